@@ -1,6 +1,7 @@
 // Flat ESLint config: typescript-eslint's recommended type-aware rules over every TypeScript module.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import globals from "globals";
 
 export default tseslint.config(
   { ignores: ["node_modules/**", "build/**", ".venv/**", "**/*.generated.ts", "coverage/**"] },
@@ -16,6 +17,7 @@ export default tseslint.config(
       "no-console": "off",
     },
   },
+  { languageOptions: { globals: { ...globals.node } } },
   {
     files: ["**/*.js", "**/*.mjs"],
     ...tseslint.configs.disableTypeChecked,
