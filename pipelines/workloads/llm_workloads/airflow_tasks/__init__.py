@@ -1,0 +1,1 @@
+"""Callables that rendered Airflow DAGs import inside their task bodies."""
