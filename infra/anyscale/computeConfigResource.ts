@@ -1,0 +1,93 @@
+// Pulumi resource for an Anyscale compute config. The provider is a thin wrapper: every lifecycle step lives in
+// plain exported functions (computeConfigLifecycle.ts) that take a client, so they are tested against the emulator
+// without Pulumi. The API token is read from the environment inside each provider call, at run time only: it is
+// never captured in the serialized provider closure and never written to inputs or state.
+import * as pulumi from "@pulumi/pulumi";
+import type { ComputeConfigSpec, ComputeConfigSpecInput } from "./computeConfigSpec.js";
+
+/** Arguments of {@link AnyscaleComputeConfig}. */
+export interface AnyscaleComputeConfigArgs {
+  /** Compute-config name (no `:`); every change of `spec` registers a new version under this name. */
+  readonly name: pulumi.Input<string>;
+  /** The compute config, in the `anyscale compute-config` YAML shape (validated with ComputeConfigSpecSchema). */
+  readonly spec: pulumi.Input<ComputeConfigSpecInput | ComputeConfigSpec>;
+  /** API base URL; defaults to `ANYSCALE_HOST` at run time, then https://console.anyscale.com. */
+  readonly host?: pulumi.Input<string>;
+}
+
+/** Provider inputs/outputs as stored in state (no secrets). */
+export interface ComputeConfigState {
+  name: string;
+  spec: ComputeConfigSpec;
+  host?: string;
+  cloudId: string;
+  computeConfigId: string;
+  version: number;
+  nameVersion: string;
+}
+
+/** Lazily loaded so the serialized provider closure captures only a module specifier, not the client code. */
+async function lifecycle() {
+  return import("./computeConfigLifecycle.js");
+}
+
+/** The dynamic provider: each method resolves the token from the environment and delegates. */
+export const computeConfigProvider: pulumi.dynamic.ResourceProvider = {
+  async check(olds: unknown, news: unknown) {
+    return (await lifecycle()).checkComputeConfig(olds, news);
+  },
+  async diff(_id: string, olds: ComputeConfigState, news: ComputeConfigState) {
+    return (await lifecycle()).diffComputeConfig(olds, news);
+  },
+  async create(inputs: ComputeConfigState) {
+    const l = await lifecycle();
+    return l.createComputeConfig(l.clientFromEnv(inputs.host), inputs);
+  },
+  async update(_id: string, olds: ComputeConfigState, news: ComputeConfigState) {
+    const l = await lifecycle();
+    return l.updateComputeConfig(l.clientFromEnv(news.host), olds, news);
+  },
+  async delete(id: string, props: ComputeConfigState) {
+    const l = await lifecycle();
+    await l.deleteComputeConfig(l.clientFromEnv(props.host), id, props);
+  },
+  async read(id: string, props: ComputeConfigState) {
+    const l = await lifecycle();
+    return l.readComputeConfig(l.clientFromEnv(props?.host), id, props);
+  },
+};
+
+/**
+ * An Anyscale compute config managed as code. Create registers version 1 (or the next version when the name
+ * already exists); a change of `spec` registers a new version (same name); delete archives the config (all its
+ * versions, as Anyscale does); refresh notices a config archived or removed outside Pulumi.
+ */
+export class AnyscaleComputeConfig extends pulumi.dynamic.Resource {
+  /** `name:version`, the reference jobs and services use. */
+  declare public readonly nameVersion: pulumi.Output<string>;
+  /** Version number assigned by Anyscale. */
+  declare public readonly version: pulumi.Output<number>;
+  /** Id of this version (`cpt_...`). */
+  declare public readonly computeConfigId: pulumi.Output<string>;
+  /** Id of the resolved cloud (`cld_...`). */
+  declare public readonly cloudId: pulumi.Output<string>;
+
+  constructor(name: string, args: AnyscaleComputeConfigArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      computeConfigProvider,
+      name,
+      {
+        name: args.name,
+        spec: args.spec,
+        host: args.host,
+        nameVersion: undefined,
+        version: undefined,
+        computeConfigId: undefined,
+        cloudId: undefined,
+      },
+      opts,
+      "anyscale",
+      "ComputeConfig",
+    );
+  }
+}
