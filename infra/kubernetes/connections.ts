@@ -1,0 +1,24 @@
+// Airflow connections delivered as environment variables from a Kubernetes Secret.
+// Airflow reads `AIRFLOW_CONN_<CONN_ID upper-cased>`; the JSON form ({"conn_type": ..., "password": ...})
+// avoids URL-encoding pitfalls for tokens and URLs and is accepted by Airflow ≥ 2.3.
+
+/** The environment variable Airflow looks up for a connection id. */
+export function connectionEnvVar(connId: string): string {
+  return `AIRFLOW_CONN_${connId.toUpperCase()}`;
+}
+
+/**
+ * Anyscale: `AnyscaleHook` (astro-provider-anyscale 1.3.0) uses conn type `anyscale` and reads the API
+ * token from `conn.password` only (host/login/schema/port are hidden in its UI form).
+ */
+export function anyscaleConnectionJson(apiToken: string): string {
+  return JSON.stringify({ conn_type: "anyscale", password: apiToken });
+}
+
+/**
+ * Slack incoming webhook: `SlackWebhookHook` uses conn type `slackwebhook`; a password containing "://"
+ * is used as the full webhook URL.
+ */
+export function slackWebhookConnectionJson(webhookUrl: string): string {
+  return JSON.stringify({ conn_type: "slackwebhook", password: webhookUrl });
+}

@@ -1,0 +1,78 @@
+// Rendered DAG files → one ConfigMap mounted at the DAGs folder.
+// ConfigMap keys must be flat (`[-._a-zA-Z0-9]+`), so nested paths are stored under an encoded key and put
+// back in place with the volume's `items` (key → path) projection. The volume is mounted without `subPath`,
+// which is what lets the kubelet swap in new content without restarting any pod.
+
+/** Kubernetes rejects a ConfigMap whose keys + values exceed 1 MiB (API validation, `MaxSecretSize`). */
+export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
+
+/** A key→path projection item of a ConfigMap volume. */
+export interface KeyToPath {
+  readonly key: string;
+  readonly path: string;
+}
+
+/** What the component needs to create the ConfigMap and the volume. */
+export interface DagConfigMap {
+  /** ConfigMap `data`, keys sorted for a stable diff. */
+  readonly data: Readonly<Record<string, string>>;
+  /** Volume `items`, sorted by path. */
+  readonly items: readonly KeyToPath[];
+  /** Bytes the API server counts against {@link CONFIGMAP_MAX_BYTES}. */
+  readonly totalBytes: number;
+}
+
+/** A problem with `dagFiles`; the component re-raises it as a `pulumi.ResourceError`. */
+export class DagFilesError extends Error {
+  override readonly name = "DagFilesError";
+}
+
+const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+
+/** The ConfigMap key for a relative path: `/` becomes `__` (rejected inside names, so the mapping is 1:1). */
+export function configMapKey(path: string): string {
+  return path.split("/").join("__");
+}
+
+function validatePath(path: string): void {
+  const problem = (why: string): never => {
+    throw new DagFilesError(`\`dagFiles\` path ${JSON.stringify(path)} ${why}`);
+  };
+  if (path === "") problem("is empty");
+  if (path.startsWith("/")) problem("must be relative to the DAGs folder");
+  if (path.length > 253) problem("is longer than 253 characters (ConfigMap key limit)");
+  for (const segment of path.split("/")) {
+    if (segment === "" || segment === "." || segment === "..") problem("has an empty, '.' or '..' segment");
+    if (!SEGMENT.test(segment)) problem("may contain only letters, digits, '.', '_' and '-' in each segment");
+    if (segment.includes("__")) problem("must not contain '__' (reserved for the ConfigMap key encoding)");
+  }
+}
+
+/**
+ * Validate the rendered files and compute ConfigMap data + volume items.
+ * Throws {@link DagFilesError} for an invalid path, no files, or a total above 1 MiB (with the size).
+ */
+export function dagConfigMap(dagFiles: Readonly<Record<string, string>>): DagConfigMap {
+  const paths = Object.keys(dagFiles).sort();
+  if (paths.length === 0) {
+    throw new DagFilesError("`dagFiles` is empty: render the DAGs first (npm run render-dags)");
+  }
+  const data: Record<string, string> = {};
+  const items: KeyToPath[] = [];
+  let totalBytes = 0;
+  for (const path of paths) {
+    validatePath(path);
+    const key = configMapKey(path);
+    const content = dagFiles[path] ?? "";
+    data[key] = content;
+    items.push({ key, path });
+    totalBytes += Buffer.byteLength(key, "utf8") + Buffer.byteLength(content, "utf8");
+  }
+  if (totalBytes > CONFIGMAP_MAX_BYTES) {
+    throw new DagFilesError(
+      `\`dagFiles\` total ${totalBytes} bytes (${paths.length} files) exceeds the 1 MiB ConfigMap limit ` +
+        `(${CONFIGMAP_MAX_BYTES} bytes); ship DAGs another way (S3 DAG bundle or an image), see infra/kubernetes/README.md`,
+    );
+  }
+  return { data, items, totalBytes };
+}

@@ -1,0 +1,39 @@
+// `kubernetes` target of the infra program. INFRA-MWAA's infra/index.ts constructs
+// `new AstroKubernetesAirflow(name, args, { provider })` when the stack config says `target: kubernetes`.
+export {
+  AIRFLOW_EXECUTORS,
+  AIRFLOW_HOME,
+  AirflowKubernetesArgsError,
+  DEFAULT_AIRFLOW_VERSION,
+  DEFAULT_CHART,
+  DEFAULT_IMAGES,
+  RELEASE_NAME,
+  resolveArgs,
+  type AirflowChart,
+  type AirflowDistribution,
+  type AirflowExecutor,
+  type AirflowImage,
+  type AirflowKubernetesArgs,
+  type ResolvedAirflowKubernetesArgs,
+} from "./args.js";
+export {
+  AIRFLOW_KUBERNETES_TYPE,
+  AstroKubernetesAirflow,
+  bundledDatabaseUrl,
+  toFernetKey,
+} from "./component.js";
+export { anyscaleConnectionJson, connectionEnvVar, slackWebhookConnectionJson } from "./connections.js";
+export {
+  CONFIGMAP_MAX_BYTES,
+  configMapKey,
+  dagConfigMap,
+  DagFilesError,
+  type DagConfigMap,
+} from "./dagFiles.js";
+export {
+  CONNECTIONS_REVISION_ANNOTATION,
+  deepMerge,
+  helmValues,
+  OBJECT_NAMES,
+  type HelmValuesInput,
+} from "./values.js";
