@@ -236,6 +236,8 @@ def write_version(
 def _reason_class(reason: str) -> str:
     """Group reasons for the manifest counts (ids and details dropped)."""
     for prefix in (
+        "exact duplicate of",
+        "superseded by",
         "duplicate of",
         "conflicting labels",
         "label does not parse",
