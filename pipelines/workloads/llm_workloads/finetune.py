@@ -355,6 +355,7 @@ def train_locally(args: FinetuneArgs, runner: CommandRunner = run_command) -> di
         "metrics": metrics,
         "adapter_files": uploaded,
         "counts": {"train": len(train), "valid": len(valid)},
+        "trainer": trainer_info(),  # versions where training ran (the GPU worker), not the driver
     }
 
 
@@ -395,7 +396,7 @@ def execute(
         valid_uri=args.valid_uri,
         data_hash_value=outcome["data_hash"],
         hyperparameters=args.hyperparameters(),
-        trainer=trainer_info(),
+        trainer=outcome.get("trainer") or trainer_info(),
         metrics={**outcome["metrics"], **{f"{k}_records": v for k, v in outcome["counts"].items()}},
         adapter_files=outcome["adapter_files"],
     )
