@@ -1,0 +1,70 @@
+/**
+ * Loads pipeline definition modules: every `*.ts` file directly in the folder (sorted, so output order is
+ * stable), imported with dynamic `import()` (tsx is the loader). The default export must be a pipeline.
+ * A module that fails to import or validate is a DefinitionError naming that file.
+ */
+import { readdir, stat } from "node:fs/promises";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { DefinitionError } from "./model/errors.js";
+import { parsePipeline, validatePipelines, type LoadedDefinition } from "./model/validate.js";
+
+export type { LoadedDefinition };
+
+/** Repository root (two levels above this file: pipelines/src → repo). */
+export const REPO_ROOT = path.resolve(import.meta.dirname, "..", "..");
+export const DEFAULT_DEFINITIONS_DIR = path.join(REPO_ROOT, "pipelines", "definitions");
+
+/** Path shown in messages: repo-relative when inside the repo, else as resolved. */
+export function displayPath(file: string): string {
+  const rel = path.relative(REPO_ROOT, file);
+  return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel.split(path.sep).join("/") : file;
+}
+
+/**
+ * Loads and validates every definition in `dir` (default `pipelines/definitions/`), including the checks that
+ * span pipelines. Throws DefinitionError on the first module that fails, or with every cross-pipeline problem.
+ */
+export async function loadDefinitions(dir: string = DEFAULT_DEFINITIONS_DIR): Promise<LoadedDefinition[]> {
+  const abs = path.resolve(dir);
+  const shown = displayPath(abs);
+  let entries: string[];
+  try {
+    if (!(await stat(abs)).isDirectory())
+      throw new DefinitionError([{ file: shown, path: "", message: "is not a directory" }]);
+    entries = await readdir(abs);
+  } catch (e) {
+    if (e instanceof DefinitionError) throw e;
+    throw new DefinitionError([
+      { file: shown, path: "", message: `cannot read definitions folder (${errText(e)})` },
+    ]);
+  }
+  const files = entries
+    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts") && !f.endsWith(".test.ts"))
+    .sort();
+  if (files.length === 0)
+    throw new DefinitionError([{ file: shown, path: "", message: "contains no definition modules (*.ts)" }]);
+
+  const loaded: LoadedDefinition[] = [];
+  for (const name of files) {
+    const full = path.join(abs, name);
+    const file = displayPath(full);
+    let mod: { default?: unknown };
+    try {
+      mod = (await import(pathToFileURL(full).href)) as { default?: unknown };
+    } catch (e) {
+      throw new DefinitionError([{ file, path: "", message: `cannot import module: ${errText(e)}` }]);
+    }
+    if (mod.default === undefined)
+      throw new DefinitionError([
+        { file, path: "", message: "has no default export (export default definePipeline({...}))" },
+      ]);
+    loaded.push({ file, pipeline: parsePipeline(mod.default, file) });
+  }
+  validatePipelines(loaded);
+  return loaded;
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message.split("\n")[0]! : String(e);
+}

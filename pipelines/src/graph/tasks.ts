@@ -1,0 +1,168 @@
+/**
+ * Task-level view of a pipeline: flattened tasks with full Airflow ids, and dependency edges with groups
+ * expanded the way Airflow expands them (`x >> group` = x to the group's roots, `group >> y` = the group's
+ * leaves to y). Used by validation (unknown ids, cycles, joins), the Mermaid graph and the renderers.
+ */
+import type { Task, TaskOrGroup } from "../model/tasks.js";
+
+export interface FlatTask {
+  /** Full Airflow task id (`group.task` inside a group). */
+  readonly fullId: string;
+  readonly task: Task;
+  /** Local id of the enclosing group, if any. */
+  readonly group?: string;
+  /** Path of the task in the definition (`["tasks", 2, "tasks", 0]`), for error messages. */
+  readonly path: readonly (string | number)[];
+}
+
+export interface FlatGroup {
+  readonly id: string;
+  readonly dependsOn: readonly string[];
+  readonly taskIds: readonly string[];
+  readonly path: readonly (string | number)[];
+}
+
+export interface FlatPipeline {
+  readonly tasks: readonly FlatTask[];
+  readonly groups: readonly FlatGroup[];
+}
+
+export function flattenTasks(pipeline: { readonly tasks: readonly TaskOrGroup[] }): FlatPipeline {
+  const tasks: FlatTask[] = [];
+  const groups: FlatGroup[] = [];
+  pipeline.tasks.forEach((item, i) => {
+    if (item.kind === "group") {
+      const taskIds: string[] = [];
+      item.tasks.forEach((task, j) => {
+        const fullId = `${item.id}.${task.id}`;
+        taskIds.push(fullId);
+        tasks.push({ fullId, task, group: item.id, path: ["tasks", i, "tasks", j] });
+      });
+      groups.push({ id: item.id, dependsOn: item.dependsOn ?? [], taskIds, path: ["tasks", i] });
+    } else {
+      tasks.push({ fullId: item.id, task: item, path: ["tasks", i] });
+    }
+  });
+  return { tasks, groups };
+}
+
+/** Upstream ids declared by a task, including implicit setup → teardown edges. */
+export function declaredUpstream(task: Task): string[] {
+  const ups = [...(task.dependsOn ?? [])];
+  if (task.kind === "serviceTeardown") ups.push(...task.setups);
+  return [...new Set(ups)];
+}
+
+export type Edge = readonly [from: string, to: string];
+
+/** Task-level edges, groups expanded, unknown ids ignored (validation reports them), sorted and unique. */
+export function taskEdges(flat: FlatPipeline): Edge[] {
+  const taskIds = new Set(flat.tasks.map((t) => t.fullId));
+  const groupById = new Map(flat.groups.map((g) => [g.id, g]));
+  const groupOf = new Map(flat.tasks.map((t) => [t.fullId, t.group]));
+
+  // Edges between tasks of the same group decide the group's roots and leaves.
+  const inGroupUp = new Set<string>();
+  const inGroupDown = new Set<string>();
+  for (const t of flat.tasks) {
+    if (t.group === undefined) continue;
+    for (const up of declaredUpstream(t.task)) {
+      if (taskIds.has(up) && groupOf.get(up) === t.group) {
+        inGroupUp.add(t.fullId);
+        inGroupDown.add(up);
+      }
+    }
+  }
+  const roots = (g: FlatGroup): string[] => g.taskIds.filter((id) => !inGroupUp.has(id));
+  const leaves = (g: FlatGroup): string[] => g.taskIds.filter((id) => !inGroupDown.has(id));
+  const sources = (ref: string): string[] => {
+    if (taskIds.has(ref)) return [ref];
+    const g = groupById.get(ref);
+    return g ? leaves(g) : [];
+  };
+
+  const edges = new Map<string, Edge>();
+  const add = (from: string, to: string): void => {
+    if (from !== to) edges.set(`${from}\u0000${to}`, [from, to]);
+  };
+  for (const t of flat.tasks) {
+    for (const up of declaredUpstream(t.task)) {
+      // A task depending on its own group would be a self-loop in Airflow; validation reports it.
+      if (t.group !== undefined && up === t.group) continue;
+      for (const s of sources(up)) add(s, t.fullId);
+    }
+  }
+  for (const g of flat.groups) {
+    for (const up of g.dependsOn) {
+      if (up === g.id || groupOf.get(up) === g.id) continue;
+      for (const s of sources(up)) for (const r of roots(g)) add(s, r);
+    }
+  }
+  return [...edges.values()].sort((a, b) => (a[0] === b[0] ? cmp(a[1], b[1]) : cmp(a[0], b[0])));
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Returns one cycle as a list of ids (first id repeated at the end), or undefined when the graph is acyclic. */
+export function findCycle(nodes: readonly string[], edges: readonly Edge[]): string[] | undefined {
+  const down = new Map<string, string[]>(nodes.map((n) => [n, []]));
+  for (const [a, b] of edges) down.get(a)?.push(b);
+  const state = new Map<string, 1 | 2>(); // 1 = on stack, 2 = done
+  const stack: string[] = [];
+  const visit = (n: string): string[] | undefined => {
+    state.set(n, 1);
+    stack.push(n);
+    for (const m of down.get(n) ?? []) {
+      const s = state.get(m);
+      if (s === 1) return [...stack.slice(stack.indexOf(m)), m];
+      if (s === undefined) {
+        const c = visit(m);
+        if (c) return c;
+      }
+    }
+    stack.pop();
+    state.set(n, 2);
+    return undefined;
+  };
+  for (const n of nodes) {
+    if (state.get(n) === undefined) {
+      const c = visit(n);
+      if (c) return c;
+    }
+  }
+  return undefined;
+}
+
+/** All ids reachable downstream of `start` (excluding start itself unless on a cycle). */
+export function descendants(start: string, edges: readonly Edge[]): Set<string> {
+  const down = new Map<string, string[]>();
+  for (const [a, b] of edges) down.set(a, [...(down.get(a) ?? []), b]);
+  const seen = new Set<string>();
+  const todo = [...(down.get(start) ?? [])];
+  while (todo.length > 0) {
+    const n = todo.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    todo.push(...(down.get(n) ?? []));
+  }
+  return seen;
+}
+
+/** Deterministic topological order (Kahn, ties broken by definition order). Assumes no cycle. */
+export function topoOrder(flat: FlatPipeline, edges: readonly Edge[]): string[] {
+  const order = flat.tasks.map((t) => t.fullId);
+  const indeg = new Map(order.map((id) => [id, 0]));
+  for (const [, b] of edges) indeg.set(b, (indeg.get(b) ?? 0) + 1);
+  const out: string[] = [];
+  const done = new Set<string>();
+  while (out.length < order.length) {
+    const next = order.find((id) => !done.has(id) && indeg.get(id) === 0);
+    if (next === undefined) break;
+    done.add(next);
+    out.push(next);
+    for (const [a, b] of edges) if (a === next) indeg.set(b, (indeg.get(b) ?? 0) - 1);
+  }
+  return out;
+}

@@ -1,0 +1,51 @@
+/**
+ * Naming rules that Airflow and Anyscale enforce (or that we enforce more strictly so that a name that passes
+ * here is accepted everywhere it is rendered: DAG files, Anyscale YAML, S3 paths).
+ */
+
+/** Airflow `KEY_REGEX` for dag_id / task_id (airflow.sdk `validate_key`), max 250 characters. */
+export const AIRFLOW_KEY_PATTERN = /^[A-Za-z0-9_.-]+$/;
+export const AIRFLOW_KEY_MAX = 250;
+
+/**
+ * A task id or group id as written in a definition: Airflow's key alphabet minus the dot, because Airflow joins
+ * group and task ids with a dot (`group.task`) and a dotted local id would be ambiguous.
+ */
+export const LOCAL_TASK_ID_PATTERN = /^[A-Za-z0-9_-]+$/;
+
+/** A reference to a task or group by its full id (`task` or `group.task`). */
+export const TASK_REF_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)?$/;
+
+/**
+ * Anyscale job and service names. The provider's CI documents services as "≤ 57 chars, alphanumerics, `-`, `_`";
+ * we are stricter (lowercase letters, digits and single dashes, starting with a letter, ending with a letter or
+ * digit) because the same name is used as a file name, in URLs and as a Kubernetes-style label, and because
+ * a `dagIdPrefix` may be prepended for PR previews (keep room: see ANYSCALE_NAME_MAX).
+ */
+export const ANYSCALE_NAME_PATTERN = /^[a-z](?:[a-z0-9]|-(?!-))*[a-z0-9]$/;
+export const ANYSCALE_NAME_MAX = 57;
+
+/** Compute config reference: `name` (latest version) or `name:version`. Names may not contain `:`. */
+export const COMPUTE_CONFIG_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*(?::[1-9][0-9]*)?$/;
+
+/** Environment variable names (POSIX portable). */
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Param names: used as `params.<name>` in Jinja, so they must be Python identifiers. */
+export const PARAM_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Airflow connection ids (rendered into `{{ conn.<id> }}` expressions, so identifier-like only). */
+export const CONNECTION_ID_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Python callables in the workload package, `module.path:function`. */
+export const CALLABLE_PATTERN = /^llm_workloads(?:\.[A-Za-z_][A-Za-z0-9_]*)+:[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Ray Serve import path: `module.sub:attr` with exactly one colon. */
+export const IMPORT_PATH_PATTERN =
+  /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_.]*$/;
+
+/** Asset URIs: `scheme://rest`, lowercase scheme, no whitespace; `airflow://` is reserved by Airflow. */
+export const ASSET_URI_PATTERN = /^(?!airflow:)[a-z][a-z0-9+.-]*:\/\/[^\s{}]+$/;
+
+/** Slack channel ids or names (`C0123ABC`, `#ai-team`). */
+export const SLACK_CHANNEL_PATTERN = /^(?:#[a-z0-9_-]{1,80}|[CGD][A-Z0-9]{6,})$/;
