@@ -6,6 +6,9 @@ Layout of one version (never overwritten once complete):
     <root>/<version>/rejected.jsonl                          {"id", "reason", "row"} per unusable row
     <root>/<version>/manifest.json                           written LAST: a version is complete iff it exists
 
+Nothing is ever overwritten: locally the version is staged and renamed into place; on S3 every
+object is a create-only put (`If-None-Match: *`).
+
 Merge rules (deterministic: the result depends only on the set of rows, not their order):
 1. Rows sharing a record id (`source:source_id`, e.g. a ticket fetched twice) collapse to the newest
    (`updated_at`, then content hash as tie-break); older copies are rejected as superseded.
@@ -220,10 +223,19 @@ def write_version(
     if storage.exists(manifest_uri):
         return _existing_or_refuse(manifest_uri, manifest)
     if storage.is_s3(base):
-        # A version without manifest.json is an unfinished earlier attempt: nobody reads it, so
-        # its data objects may be replaced. The manifest goes last, with a conditional put.
+        # S3 has no rename: every object is a create-only put and the manifest goes last. Objects
+        # left by an earlier attempt are accepted only if byte-identical (a retried task computing
+        # the same thing); anything else is refused, so no object is ever overwritten.
         for name in sorted(files):
-            storage.write_bytes(storage.join(base, name), files[name], "application/x-ndjson")
+            uri = storage.join(base, name)
+            try:
+                storage.put_if_absent(uri, files[name], "application/x-ndjson")
+            except storage.AlreadyExistsError as error:
+                if storage.read_bytes(uri) != files[name]:
+                    raise VersionExistsError(
+                        f"{uri}: an unfinished dataset version with different content is in the way; "
+                        "choose a new version (or delete the incomplete one after checking it)"
+                    ) from error
         try:
             storage.put_if_absent(manifest_uri, manifest_bytes, "application/json")
         except storage.AlreadyExistsError:
@@ -269,9 +281,10 @@ def _write_local_version(target: Path, files: Mapping[str, bytes], manifest_byte
         for name, data in files.items():
             (staging / name).write_bytes(data)
         (staging / "manifest.json").write_bytes(manifest_bytes)
-        if target.exists() and not (target / "manifest.json").exists():
-            _remove_tree(target)  # an unfinished earlier attempt; never a complete version
-        os.rename(staging, target)  # fails if a complete version appeared meanwhile
+        if target.exists():
+            # a published version always has a manifest (checked before); this is something else
+            raise VersionExistsError(f"{target}: exists without manifest.json; not overwriting it")
+        os.rename(staging, target)  # atomic; fails if a version appeared meanwhile
     except OSError as error:
         raise VersionExistsError(f"{target}: could not publish dataset version: {error}") from error
     finally:

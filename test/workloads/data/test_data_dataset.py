@@ -124,14 +124,14 @@ def test_existing_version_is_never_overwritten(tmp_path: Path) -> None:
     assert {p.name: p.read_bytes() for p in (tmp_path / "ds" / "v1").iterdir()} == before
 
 
-def test_unfinished_version_without_manifest_is_replaced(tmp_path: Path) -> None:
+def test_foreign_directory_without_manifest_is_not_overwritten(tmp_path: Path) -> None:
     leftover = tmp_path / "ds" / "v1"
     leftover.mkdir(parents=True)
-    (leftover / "train.jsonl").write_text("half-written")
-    _version(tmp_path, "request(name[Tetris])")
-    assert (leftover / "manifest.json").exists() and "half-written" not in (
-        leftover / "train.jsonl"
-    ).read_text()
+    (leftover / "train.jsonl").write_text("someone else's file")
+    with pytest.raises(VersionExistsError, match="exists without manifest.json"):
+        _version(tmp_path, "request(name[Tetris])")
+    assert sorted(p.name for p in (tmp_path / "ds").iterdir()) == ["v1"]  # staging cleaned up
+    assert (leftover / "train.jsonl").read_text() == "someone else's file"
 
 
 def test_output_is_byte_identical_across_runs(tmp_path: Path) -> None:

@@ -201,6 +201,26 @@ def test_s3_drop_to_dataset_version_on_moto(s3_bucket: str, viggo_files: list[Pa
     assert storage.read_bytes(f"{root}/2026-11-28/manifest.json") == manifest_before
 
 
+def test_s3_unfinished_version_is_completed_only_if_identical(s3_bucket: str, tmp_path: Path) -> None:
+    from llm_workloads.dataset import VersionExistsError
+
+    rows = tmp_path / "rows.jsonl"
+    storage.write_jsonl(
+        str(rows), [{"source": "s3", "source_id": "a", "text": "Tetris?", "label": "request(name[Tetris])"}]
+    )
+    root = f"s3://{s3_bucket}/ds"
+    first = data_update.normalise_join_dedupe([str(rows)], root, "v1")
+    s3 = boto3.client("s3")
+    s3.delete_object(Bucket=s3_bucket, Key="ds/v1/manifest.json")  # as if the task died before the manifest
+    assert data_update.normalise_join_dedupe([str(rows)], root, "v1") == first  # the retry completes it
+    s3.delete_object(Bucket=s3_bucket, Key="ds/v1/manifest.json")
+    s3.put_object(Bucket=s3_bucket, Key="ds/v1/train.jsonl", Body=b"other content\n")
+    with pytest.raises(VersionExistsError, match="unfinished dataset version with different content"):
+        data_update.normalise_join_dedupe([str(rows)], root, "v1")
+    assert storage.read_bytes(f"{root}/v1/train.jsonl") == b"other content\n"
+    assert not storage.exists(f"{root}/v1/manifest.json")
+
+
 def test_put_if_absent_on_moto_is_create_only(s3_bucket: str) -> None:
     uri = f"s3://{s3_bucket}/x/one.txt"
     storage.put_if_absent(uri, b"first")
