@@ -185,3 +185,48 @@ def test_trainer_without_adapter_output_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FinetuneError, match="without adapter_config.json"):
         finetune.train_locally(parse_args(argv(tmp_path)), runner=no_output)
     assert not (tmp_path / "lora").exists()
+
+
+def test_execute_against_s3_refuses_a_second_run_with_the_same_adapter(
+    s3_bucket: str, tmp_path: Path
+) -> None:
+    write_data(tmp_path)
+    base = f"s3://{s3_bucket}"
+    for name in ("train", "valid"):
+        storage.write_bytes(f"{base}/data/{name}.jsonl", (tmp_path / f"{name}.jsonl").read_bytes())
+    overrides = {
+        "--train-uri": f"{base}/data/train.jsonl",
+        "--valid-uri": f"{base}/data/valid.jsonl",
+        "--lora-root": f"{base}/lora",
+        "--manifest-uri": f"{base}/manifests/viggo-run-1.json",
+    }
+    args = parse_args(argv(tmp_path, **overrides))
+    manifest = finetune.execute(args, train=lambda a: finetune.train_locally(a, fake_trainer({})))
+    assert manifest["adapter_uri"] == f"{base}/lora/viggo-run-1"
+    listed = list(storage.list_uris(f"{base}/lora/viggo-run-1"))
+    assert [u.rsplit("/", 1)[1] for u in listed] == [
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "all_results.json",
+    ]
+    assert storage.read_bytes(f"{base}/lora/viggo-run-1/adapter_model.safetensors") == b"weights"
+    again = parse_args(argv(tmp_path, **{**overrides, "--manifest-uri": f"{base}/manifests/other.json"}))
+    with pytest.raises(FinetuneError, match="never overwritten"):
+        finetune.execute(again, train=lambda a: pytest.fail("trained twice"))
+
+
+def test_adapter_that_appears_during_training_is_not_overwritten(tmp_path: Path) -> None:
+    write_data(tmp_path)
+    args = parse_args(argv(tmp_path))
+    trainer = fake_trainer({})
+
+    def racing_trainer(command: list[str], env: dict[str, str]) -> None:
+        trainer(command, env)
+        other = tmp_path / "lora" / "viggo-run-1"
+        other.mkdir(parents=True)
+        (other / "adapter_config.json").write_text("other run")
+
+    with pytest.raises(FinetuneError, match="appeared while training"):
+        finetune.execute(args, train=lambda a: finetune.train_locally(a, racing_trainer))
+    assert (tmp_path / "lora" / "viggo-run-1" / "adapter_config.json").read_text() == "other run"
+    assert not (tmp_path / "manifests" / "viggo-run-1.json").exists()
