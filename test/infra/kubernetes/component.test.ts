@@ -3,11 +3,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { installMocks, isSecretWrapper, redacted, revealed, valueOf, type Recorder } from "./mocks.js";
-
-type KubernetesModule = typeof import("../../../infra/kubernetes/index.js");
-type RulesAnyscale = typeof import("../../../infra/policy/rules/anyscale.js");
-type RulesConfig = typeof import("../../../infra/policy/rules/config.js");
+import type * as KubernetesModule from "../../../infra/kubernetes/index.js";
+import type * as RulesAnyscale from "../../../infra/policy/rules/anyscale.js";
+import type * as RulesConfig from "../../../infra/policy/rules/config.js";
+import {
+  installMocks,
+  isSecretWrapper,
+  redacted,
+  revealed,
+  valueOf,
+  type Recorded,
+  type Recorder,
+} from "./mocks.js";
 
 const TOKEN_SENTINEL = "sentinel-anyscale-token-Q7x/+:@9";
 const SLACK_SENTINEL = "https://hooks.slack.com/services/TSENTINEL0/BSENTINEL0/sentinelWebhookSecret";
@@ -18,9 +25,9 @@ const RELEASE = "kubernetes:helm.sh/v3:Release";
 const SECRET = "kubernetes:core/v1:Secret";
 const CONFIGMAP = "kubernetes:core/v1:ConfigMap";
 
-let k8sMod: KubernetesModule;
-let anyscaleRules: RulesAnyscale;
-let configRules: RulesConfig;
+let k8sMod: typeof KubernetesModule;
+let anyscaleRules: typeof RulesAnyscale;
+let configRules: typeof RulesConfig;
 let mocks: Recorder;
 
 const dagFiles = {
@@ -47,28 +54,25 @@ async function deploy(name: string, args: Partial<Parameters<typeof newComponent
   return { component, mine };
 }
 
-function newComponent(
-  name: string,
-  args: import("../../../infra/kubernetes/index.js").AirflowKubernetesArgs,
-) {
+function newComponent(name: string, args: KubernetesModule.AirflowKubernetesArgs) {
   return new k8sMod.AstroKubernetesAirflow(name, args);
 }
 
 /** A Secret's `stringData`: asserted to be a Pulumi secret as a whole, returned with secrets revealed. */
-function secretStringData(secret: pulumi.runtime.MockResourceArgs | undefined): Record<string, string> {
+function secretStringData(secret: Recorded | undefined): Record<string, string> {
   const stringData = secret?.inputs["stringData"];
   expect(isSecretWrapper(stringData)).toBe(true);
   return revealed(stringData) as Record<string, string>;
 }
 
-function releaseValues(mine: (type: string) => pulumi.runtime.MockResourceArgs[]): Record<string, unknown> {
+function releaseValues(mine: (type: string) => Recorded[]): Record<string, unknown> {
   const [release] = mine(RELEASE);
   expect(release).toBeDefined();
   return release!.inputs["values"] as Record<string, unknown>;
 }
 
 describe("AstroKubernetesAirflow (astro-runtime, LocalExecutor, bundled DB)", () => {
-  let mine: (type: string) => pulumi.runtime.MockResourceArgs[];
+  let mine: (type: string) => Recorded[];
   beforeAll(async () => {
     ({ mine } = await deploy("astro", { slackWebhookUrl: pulumi.secret(SLACK_SENTINEL), isPreview: true }));
   });
@@ -220,7 +224,7 @@ describe("AstroKubernetesAirflow (astro-runtime, LocalExecutor, bundled DB)", ()
 });
 
 describe("AstroKubernetesAirflow (apache image, CeleryExecutor, external DB)", () => {
-  let mine: (type: string) => pulumi.runtime.MockResourceArgs[];
+  let mine: (type: string) => Recorded[];
   beforeAll(async () => {
     ({ mine } = await deploy("apache", {
       distribution: "apache",

@@ -25,19 +25,27 @@ export const redacted = (v: unknown): unknown => mapSecrets(v, () => "[secret]")
 /** Inputs with secrets revealed (what only the encrypted state holds). */
 export const revealed = (v: unknown): unknown => mapSecrets(v, (x) => x);
 
+/** A registered resource as the tests see it (MockResourceArgs with typed inputs). */
+export interface Recorded {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, unknown>;
+}
+
 export interface Recorder {
-  readonly created: pulumi.runtime.MockResourceArgs[];
-  byType(type: string): pulumi.runtime.MockResourceArgs[];
-  one(type: string, nameSuffix?: string): pulumi.runtime.MockResourceArgs;
+  readonly created: Recorded[];
+  byType(type: string): Recorded[];
+  one(type: string, nameSuffix?: string): Recorded;
 }
 
 export async function installMocks(stack: string): Promise<Recorder> {
-  const created: pulumi.runtime.MockResourceArgs[] = [];
+  const created: Recorded[] = [];
   await pulumi.runtime.setMocks(
     {
-      newResource(args) {
-        created.push(args);
-        const state: Record<string, unknown> = { ...args.inputs };
+      newResource(args: pulumi.runtime.MockResourceArgs) {
+        const inputs = args.inputs as Record<string, unknown>;
+        created.push({ type: args.type, name: args.name, inputs });
+        const state: Record<string, unknown> = { ...inputs };
         switch (args.type) {
           case "random:index/randomPassword:RandomPassword":
             state["result"] = `generated-${args.name}`;
@@ -46,7 +54,7 @@ export async function installMocks(stack: string): Promise<Recorder> {
             state["base64"] = "q+/r7w==AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
             break;
           case "kubernetes:core/v1:Secret":
-            state["metadata"] = { ...(args.inputs["metadata"] as object), resourceVersion: "rv-1" };
+            state["metadata"] = { ...(inputs["metadata"] as object), resourceVersion: "rv-1" };
             break;
           case "kubernetes:helm.sh/v3:Release":
             state["status"] = { status: "deployed" };
@@ -54,7 +62,7 @@ export async function installMocks(stack: string): Promise<Recorder> {
         }
         return { id: `${args.name}-id`, state };
       },
-      call: (args) => args.inputs,
+      call: (args: pulumi.runtime.MockCallArgs) => args.inputs as Record<string, unknown>,
     },
     "llm-platform",
     stack,
