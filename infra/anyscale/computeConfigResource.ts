@@ -3,6 +3,7 @@
 // without Pulumi. The API token is read from the environment inside each provider call, at run time only: it is
 // never captured in the serialized provider closure and never written to inputs or state.
 import * as pulumi from "@pulumi/pulumi";
+import type { ComputeConfigInputs } from "./computeConfigLifecycle.js";
 import type { ComputeConfigSpec, ComputeConfigSpecInput } from "./computeConfigSpec.js";
 
 /** Arguments of {@link AnyscaleComputeConfig}. */
@@ -36,14 +37,14 @@ export const computeConfigProvider: pulumi.dynamic.ResourceProvider = {
   async check(olds: unknown, news: unknown) {
     return (await lifecycle()).checkComputeConfig(olds, news);
   },
-  async diff(_id: string, olds: ComputeConfigState, news: ComputeConfigState) {
+  async diff(_id: string, olds: ComputeConfigState, news: ComputeConfigInputs) {
     return (await lifecycle()).diffComputeConfig(olds, news);
   },
-  async create(inputs: ComputeConfigState) {
+  async create(inputs: ComputeConfigInputs) {
     const l = await lifecycle();
     return l.createComputeConfig(l.clientFromEnv(inputs.host), inputs);
   },
-  async update(_id: string, olds: ComputeConfigState, news: ComputeConfigState) {
+  async update(_id: string, olds: ComputeConfigState, news: ComputeConfigInputs) {
     const l = await lifecycle();
     return l.updateComputeConfig(l.clientFromEnv(news.host), olds, news);
   },

@@ -1,0 +1,73 @@
+// `npm run anyscale:emulator -- --port 8765 [--token sss_...] [--fault-rate 0.3] ...`: serve the Anyscale API
+// emulator on 127.0.0.1 until interrupted. Options are parsed through zod; errors go to one handler.
+import { Command } from "commander";
+import { z } from "zod";
+import { startEmulator } from "./server.js";
+
+const OptionsSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65535),
+  token: z.string().min(1).optional(),
+  faultRate: z.coerce.number().min(0).max(1).default(0),
+  latencyMs: z.coerce.number().int().min(0).default(0),
+  jobPendingMs: z.coerce.number().int().min(0).default(2000),
+  jobRunningMs: z.coerce.number().int().min(0).default(5000),
+  serviceStartMs: z.coerce.number().int().min(0).default(3000),
+  serviceRolloutMs: z.coerce.number().int().min(0).default(5000),
+  failJob: z.array(z.string()).default([]),
+  unhealthyService: z.array(z.string()).default([]),
+  seed: z.coerce.number().int().default(42),
+});
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function buildProgram(): Command {
+  return new Command("anyscale-emulator")
+    .description("Local Anyscale API emulator (in-memory) for tests and local runs")
+    .requiredOption("--port <n>", "port on 127.0.0.1 (0 = any free port)")
+    .option("--token <token>", "accepted API token (default: $ANYSCALE_CLI_TOKEN)")
+    .option("--fault-rate <share>", "share (0..1) of requests answered with an injected 429/5xx")
+    .option("--latency-ms <ms>", "extra latency per request")
+    .option("--job-pending-ms <ms>", "time a job spends in PENDING")
+    .option("--job-running-ms <ms>", "time a job spends in RUNNING")
+    .option("--service-start-ms <ms>", "time a service version spends in STARTING")
+    .option("--service-rollout-ms <ms>", "time a rollout spends in ROLLING_OUT")
+    .option("--fail-job <name>", "a job name that fails (repeatable)", collect)
+    .option("--unhealthy-service <name>", "a service name that never becomes healthy (repeatable)", collect)
+    .option("--seed <n>", "seed of the fault-injection random source")
+    .action(async (raw: Record<string, unknown>) => {
+      const o = OptionsSchema.parse(raw);
+      const token = o.token ?? process.env.ANYSCALE_CLI_TOKEN;
+      if (!token) throw new Error("no token: pass --token or set ANYSCALE_CLI_TOKEN");
+      const emu = await startEmulator({
+        port: o.port,
+        token,
+        seed: o.seed,
+        jobSchedule: { pendingMs: o.jobPendingMs, runningMs: o.jobRunningMs },
+        serviceSchedule: { startMs: o.serviceStartMs, rolloutMs: o.serviceRolloutMs },
+        faults: {
+          rate: o.faultRate,
+          latencyMs: o.latencyMs,
+          failingJobNames: o.failJob,
+          unhealthyServiceNames: o.unhealthyService,
+        },
+      });
+      // One line on stdout that scripts/tests wait for; the token is never printed.
+      console.log(`anyscale emulator listening on ${emu.url}`);
+      const stop = () => void emu.close();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((err: unknown) => {
+    const msg =
+      err instanceof z.ZodError
+        ? err.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("\n")
+        : err instanceof Error
+          ? err.message
+          : String(err);
+    console.error(`anyscale-emulator: ${msg}`);
+    process.exitCode = 1;
+  });
