@@ -81,6 +81,9 @@ export class AstroKubernetesAirflow extends pulumi.ComponentResource {
     );
     const namespace = ns.metadata.name;
     const meta = (objectName: string) => ({ name: objectName, namespace, labels });
+    // Named objects: a replacement (the default for ConfigMap/Secret data changes unless the provider sets
+    // enableConfigMapMutable/enableSecretMutable) must delete the old object before creating the new one.
+    const named: pulumi.CustomResourceOptions = { parent: this, deleteBeforeReplace: true };
 
     // Generated secrets: random provider results are secret outputs, stored encrypted in state.
     const apiSecretKey = new random.RandomPassword(
@@ -105,7 +108,7 @@ export class AstroKubernetesAirflow extends pulumi.ComponentResource {
           "fernet-key": pulumi.secret(fernetBytes.base64.apply(toFernetKey)),
         },
       },
-      { parent: this },
+      named,
     );
 
     // Metadata database: the external URL, or the bundled PostgreSQL with a generated password.
@@ -128,7 +131,7 @@ export class AstroKubernetesAirflow extends pulumi.ComponentResource {
     const metadata = new k8s.core.v1.Secret(
       `${name}-metadata`,
       { metadata: meta(OBJECT_NAMES.metadata), type: "Opaque", stringData: metadataData },
-      { parent: this },
+      named,
     );
     const dependsOn: pulumi.Resource[] = [keys, metadata];
     if (resolved.executor === "CeleryExecutor") {
@@ -140,7 +143,7 @@ export class AstroKubernetesAirflow extends pulumi.ComponentResource {
             type: "Opaque",
             stringData: { connection: pulumi.secret(metadataUrl.apply((u) => `db+${u}`)) },
           },
-          { parent: this },
+          named,
         ),
       );
     }
@@ -159,7 +162,7 @@ export class AstroKubernetesAirflow extends pulumi.ComponentResource {
     const connections = new k8s.core.v1.Secret(
       `${name}-connections`,
       { metadata: meta(OBJECT_NAMES.connections), type: "Opaque", stringData: connectionData },
-      { parent: this },
+      named,
     );
     dependsOn.push(connections);
 
@@ -167,7 +170,7 @@ export class AstroKubernetesAirflow extends pulumi.ComponentResource {
     const dagsConfigMap = new k8s.core.v1.ConfigMap(
       `${name}-dags`,
       { metadata: meta(OBJECT_NAMES.dags), data: dags.data },
-      { parent: this },
+      named,
     );
     dependsOn.push(dagsConfigMap);
 

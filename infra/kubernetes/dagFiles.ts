@@ -68,6 +68,19 @@ export function dagConfigMap(dagFiles: Readonly<Record<string, string>>): DagCon
     items.push({ key, path });
     totalBytes += Buffer.byteLength(key, "utf8") + Buffer.byteLength(content, "utf8");
   }
+  // A path cannot be both a file and a directory of another file in the mounted volume.
+  const pathSet = new Set(paths);
+  for (const path of paths) {
+    const parts = path.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join("/");
+      if (pathSet.has(dir)) {
+        throw new DagFilesError(
+          `\`dagFiles\` path ${JSON.stringify(dir)} is a file and also the directory of ${JSON.stringify(path)}`,
+        );
+      }
+    }
+  }
   if (totalBytes > CONFIGMAP_MAX_BYTES) {
     throw new DagFilesError(
       `\`dagFiles\` total ${totalBytes} bytes (${paths.length} files) exceeds the 1 MiB ConfigMap limit ` +

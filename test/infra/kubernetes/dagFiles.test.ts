@@ -58,6 +58,12 @@ describe("dagConfigMap", () => {
     expect(() => dagConfigMap({ [given]: "x" })).toThrow(want);
   });
 
+  it("rejects a path that is both a file and a directory", () => {
+    expect(() => dagConfigMap({ anyscale: "x", "anyscale/jobs.yaml": "y" })).toThrow(
+      '`dagFiles` path "anyscale" is a file and also the directory of "anyscale/jobs.yaml"',
+    );
+  });
+
   it("rejects an empty file set", () => {
     expect(() => dagConfigMap({})).toThrow("`dagFiles` is empty");
   });
