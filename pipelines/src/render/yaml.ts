@@ -66,8 +66,8 @@ function yamlNumber(value: number): string {
 
 function overrideScalars(tags: Tags): Tags {
   return tags.map((tag) => {
-    if (!("tag" in tag) || "collection" in tag) return tag;
-    const scalar = tag as ScalarTag;
+    if (typeof tag === "string" || !("tag" in tag) || "collection" in tag) return tag;
+    const scalar = tag;
     if (scalar.tag === "tag:yaml.org,2002:str")
       return {
         ...scalar,

@@ -1,0 +1,111 @@
+/**
+ * Renderers: typed pipeline definitions → Airflow 3.3 DAG files and Anyscale job/service YAML.
+ *
+ * `renderAll` is pure (no file system): it returns every file's path and text, sorted by path, or throws a
+ * `RenderError` naming the definition file and field. Writing is separate (`writeOutputAtomic`), so a failed render
+ * never touches previous output.
+ */
+import { flattenTasks } from "../graph/tasks.js";
+import type { Pipeline } from "../model/pipeline.js";
+import type { AnyscaleServiceTask } from "../model/tasks.js";
+import { anyscaleYaml, jobConfig, serviceConfig } from "./anyscale-yaml.js";
+import { headerLine, renderDag } from "./dag.js";
+import { expectedGraph, type ExpectedGraph } from "./expected-graph.js";
+import { naming, RenderError } from "./names.js";
+import { validateRenderedPaths, type RenderedFile } from "./output.js";
+import { compareStrings } from "./python-literal.js";
+
+export { checkOutput, writeOutputAtomic, type RenderedFile } from "./output.js";
+export { RenderError } from "./names.js";
+export { expectedGraph, type ExpectedGraph } from "./expected-graph.js";
+
+/** Same shape as definitions-loader's LoadedDefinition (kept structural so the renderer does not load modules). */
+export interface LoadedDefinition {
+  /** Repo-relative path of the definition module. */
+  file: string;
+  pipeline: Pipeline;
+}
+
+export interface RenderOptions {
+  /** Logical compute-config key → "name:version" (e.g. from Pulumi outputs). */
+  computeConfigs?: Record<string, string>;
+  /** PR previews, e.g. "pr_123__": applied to dag ids, asset URIs, Anyscale job and service names. */
+  dagIdPrefix?: string;
+}
+
+/** Every file for `defs`, sorted by path. Throws RenderError (file + field) on the first problem. */
+export function renderAll(defs: LoadedDefinition[], opts: RenderOptions = {}): Promise<RenderedFile[]> {
+  try {
+    return Promise.resolve(renderAllSync(defs, opts));
+  } catch (e) {
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  }
+}
+
+export function renderAllSync(defs: readonly LoadedDefinition[], opts: RenderOptions = {}): RenderedFile[] {
+  const names = naming(opts.dagIdPrefix ?? "");
+  const computeConfigs = opts.computeConfigs ?? {};
+  const files: RenderedFile[] = [];
+  const owners = new Map<string, string>(); // output path -> definition file (for collision messages)
+  const services = new Map<string, { content: string; file: string }>();
+
+  const claim = (path: string, file: string, where: readonly (string | number)[], what: string): void => {
+    const prev = owners.get(path);
+    if (prev !== undefined)
+      throw new RenderError(file, where, `${what} renders to ${path}, which ${prev} already renders`);
+    owners.set(path, file);
+  };
+
+  for (const { file, pipeline } of [...defs].sort((a, b) => compareStrings(a.file, b.file))) {
+    const dagId = names.dagId(pipeline.dagId);
+    const dagPath = `dags/${dagId}.py`;
+    claim(dagPath, file, ["dagId"], `dag_id "${dagId}"`);
+    files.push({ path: dagPath, content: renderDag({ file, pipeline, naming: names, computeConfigs }) });
+
+    const header = headerLine(file);
+    for (const t of flattenTasks(pipeline).tasks) {
+      if (t.task.kind === "anyscaleJob") {
+        const config = jobConfig(t.task, names, computeConfigs, file, t.path);
+        const path = `anyscale/jobs/${String(config.name)}.yaml`;
+        claim(path, file, [...t.path, "name"], `Anyscale job "${String(config.name)}"`);
+        files.push({ path, content: anyscaleYaml(header, config) });
+      } else if (t.task.kind === "anyscaleService") {
+        const task: AnyscaleServiceTask = t.task;
+        const config = serviceConfig(task, names, computeConfigs, file, t.path);
+        const path = `anyscale/services/${String(config.name)}.yaml`;
+        const content = anyscaleYaml(header, config);
+        const prev = services.get(path);
+        if (prev === undefined) {
+          claim(path, file, [...t.path, "name"], `Anyscale service "${String(config.name)}"`);
+          services.set(path, { content, file });
+          files.push({ path, content });
+        } else if (prev.content !== content) {
+          // Several rollouts of one service (canary, then promote) must describe the same service.
+          throw new RenderError(
+            file,
+            t.path,
+            `Anyscale service "${String(config.name)}" is rolled out with a different spec than in ${prev.file}`,
+          );
+        }
+      }
+    }
+  }
+  return validateRenderedPaths(files);
+}
+
+/** Sorted unique logical compute-config keys used by Anyscale tasks (infra maps them to `name:version`). */
+export function referencedComputeConfigs(defs: readonly LoadedDefinition[]): string[] {
+  const keys = new Set<string>();
+  for (const { pipeline } of defs)
+    for (const t of flattenTasks(pipeline).tasks)
+      if (t.task.kind === "anyscaleJob" || t.task.kind === "anyscaleService") keys.add(t.task.computeConfig);
+  return [...keys].sort(compareStrings);
+}
+
+/** Expected Airflow view of every pipeline (for tests), keyed by rendered dag_id. */
+export function expectedGraphs(defs: readonly LoadedDefinition[], opts: RenderOptions = {}): ExpectedGraph[] {
+  const names = naming(opts.dagIdPrefix ?? "");
+  return [...defs]
+    .map(({ file, pipeline }) => expectedGraph(file, pipeline, names, opts.computeConfigs ?? {}))
+    .sort((a, b) => compareStrings(a.dag_id, b.dag_id));
+}
