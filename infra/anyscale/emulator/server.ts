@@ -51,6 +51,8 @@ export interface Exchange {
   status: number;
   responseBody: unknown;
   injected: boolean;
+  /** An injected error answered after the request took effect. */
+  afterCommit: boolean;
 }
 
 export interface RunningEmulator {
@@ -374,8 +376,17 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       const raw = await readBody(req);
       const query = Object.fromEntries(url.searchParams);
       let requestBody: unknown;
-      const exchange = (status: number, responseBody: unknown, injected = false) =>
-        opts.onExchange?.({ method, path: url.pathname, query, requestBody, status, responseBody, injected });
+      const exchange = (status: number, responseBody: unknown, injected = false, afterCommit = false) =>
+        opts.onExchange?.({
+          method,
+          path: url.pathname,
+          query,
+          requestBody,
+          status,
+          responseBody,
+          injected,
+          afterCommit,
+        });
 
       if (tokenOf(req) !== token) {
         const body = { error: { detail: "Unauthorized: the API token is missing, invalid or expired." } };
@@ -480,7 +491,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       if (injected !== undefined) {
         // The request took effect but the answer is lost: the dangerous case for a blind retry.
         stats.injected += 1;
-        exchange(injected, injectedBody(injected), true);
+        exchange(injected, injectedBody(injected), true, true);
         return send(res, injected, injectedBody(injected), injectedHeaders(injected));
       }
       exchange(status, body);
