@@ -24,3 +24,4 @@ export {
 } from "./pipeline.js";
 export { checkPipelineSemantics, serviceSpecKey, walk, type SemanticIssue } from "./semantics.js";
 export { parsePipeline, validatePipelines, type LoadedDefinition } from "./validate.js";
+export { pipelineJsonSchemaText, SCHEMA_ID } from "./json-schema.js";

@@ -37,6 +37,11 @@ export const MACROS = {
   run_stamp: "dag_run.run_after.strftime('%Y%m%dt%H%M%S')",
   /** `dag_run.run_after` as ISO-8601 (always set, also for asset-triggered runs). */
   run_after_iso: "dag_run.run_after.isoformat()",
+  /**
+   * `dag_run.run_after` minus 7 days, ISO-8601: the start of an overlapping look-back window for incremental
+   * source reads (records are de-duplicated downstream, so overlap is harmless and a few failed days are caught up).
+   */
+  run_after_minus_7d_iso: "(dag_run.run_after - macros.timedelta(days=7)).isoformat()",
   /** `dag_run.run_after` as `YYYY-MM-DD`. */
   run_after_date: "dag_run.run_after.strftime('%Y-%m-%d')",
   /** The (possibly prefixed) DAG id of the running DAG. */

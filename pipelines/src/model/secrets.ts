@@ -33,6 +33,10 @@ export function looksRandom(value: string): boolean {
   return /[0-9]/.test(value) && /[a-z]/.test(value) && /[A-Z]/.test(value);
 }
 
-/** Command-line options that carry secrets (`--token`, `--api-key=...`, `--password`). */
+/**
+ * Command-line options that carry secrets (`--token`, `--auth-token=...`, `--api-key`, `--password`); the last
+ * word decides, so `--max-tokens` or `--token-file` are fine.
+ */
 export const SECRET_FLAG =
-  /^--?[A-Za-z0-9-]*(token|secret|password|passwd|api-?key|credential)[A-Za-z0-9-]*(=|$)/i;
+  /^--?(?:[A-Za-z0-9]+[-_])*(token|secret|password|passwd|api-?key|credentials?)(?:=|$)/i;
+/^--?[A-Za-z0-9-]*(token|secret|password|passwd|api-?key|credential)[A-Za-z0-9-]*(=|$)/i;

@@ -228,8 +228,9 @@ export const AnyscaleServiceTaskSchema = z.strictObject({
 /**
  * Undo what a rollout left behind. Rendered as an Airflow teardown task (`as_teardown(setups=[...])`): it runs
  * after its setups' scope even when a step failed, and does not change the run's final state.
- * - `rollbackCanary`: if the service still has a canary version (rollout not promoted), roll it back; no-op when
- *   the service is absent or has no rollout in progress.
+ * - `rollbackCanary`: if a rollout of the service is still in progress with a canary that does not receive 100 %
+ *   of the traffic (i.e. it was not promoted), roll it back (`anyscale.service.rollback`); no-op when the service
+ *   is absent, no rollout is in progress, or the canary was promoted.
  * - `terminate`: terminate the service (no-op when absent).
  */
 export const ServiceTeardownTaskSchema = z.strictObject({

@@ -7,7 +7,6 @@ import { flattenTasks } from "../graph/tasks.js";
 import { DefinitionError, formatPath, type DefinitionIssue } from "./errors.js";
 import { PipelineSchema, type Pipeline } from "./pipeline.js";
 import { serviceSpecKey } from "./semantics.js";
-import type { AnyscaleServiceTask } from "./tasks.js";
 
 /** A definition module after loading: its file (repo-relative) and its validated pipeline. */
 export interface LoadedDefinition {
@@ -64,7 +63,7 @@ export function validatePipelines(loaded: readonly LoadedDefinition[]): Pipeline
         else jobs.set(t.task.name, file);
       }
       if (t.task.kind === "anyscaleService") {
-        const key = serviceSpecKey(t.task as AnyscaleServiceTask);
+        const key = serviceSpecKey(t.task);
         const prev = services.get(t.task.name);
         if (prev === undefined) services.set(t.task.name, { file, key });
         else if (prev.key !== key)

@@ -1,0 +1,144 @@
+import { definePipeline } from "../src/model/index.js";
+import {
+  BASE_MODEL,
+  COMPUTE,
+  DATASET_ROOT,
+  DATASET_URI_PATTERN,
+  DEFAULT_ARGS,
+  EVAL_PARAMS,
+  evaluateArgv,
+  finetuneArgv,
+  OWNER,
+  RAY_LLM_IMAGE,
+  runUri,
+  SERVICE_NAME,
+  SERVICE_SPEC,
+  TRAINING_PARAMS,
+  WORKLOADS_DIR,
+} from "./shared/platform.js";
+
+const DAG_ID = "llm_finetune_deploy";
+const ADAPTER = { concat: [{ param: "adapter_prefix" }, "-", { macro: "run_stamp" as const }] };
+
+export default definePipeline({
+  dagId: DAG_ID,
+  displayName: "LLM: fine-tune and deploy",
+  description:
+    "Fine-tune a LoRA adapter on a curated dataset, serve it, and evaluate it through the service.",
+  doc: [
+    "# Fine-tune and deploy",
+    "",
+    "1. **finetune.train** trains a LoRA adapter for `" + BASE_MODEL + "` into a new per-run folder",
+    "   (`<lora root>/<adapter_prefix>-<run stamp>/`); an existing adapter is never overwritten.",
+    "2. **deploy.rollout** rolls out the `" +
+      SERVICE_NAME +
+      "` service (Ray Serve LLM, multi-LoRA). The service",
+    "   loads any adapter under the LoRA root on demand, so it serves this adapter as `<base>:<adapter>`.",
+    "3. **evaluate.run** evaluates the adapter through the service on the dataset's test split. The job resolves",
+    "   the service URL and token itself at run time; no secret is on a command line or in XCom.",
+    "4. **cleanup.rollback_unfinished** (teardown) rolls back a rollout left unfinished by a failure.",
+    "",
+    "Use this for the first model (100 curated samples). Automated retraining is `llm_retrain_rollout`.",
+  ].join("\n"),
+  owner: OWNER,
+  tags: ["llm", "finetune", "anyscale"],
+  schedule: { kind: "manual" },
+  params: {
+    dataset_uri: {
+      type: "string",
+      default: `${DATASET_ROOT}/curated-100`,
+      pattern: DATASET_URI_PATTERN,
+      description: "Dataset version folder holding train.jsonl, valid.jsonl and test.jsonl.",
+    },
+    adapter_prefix: {
+      type: "string",
+      default: "viggo",
+      pattern: "^[a-z][a-z0-9-]{0,40}$",
+      description: "Adapter folder prefix; the run stamp is appended so every run writes a new adapter.",
+    },
+    ...TRAINING_PARAMS,
+    ...EVAL_PARAMS,
+  },
+  defaultArgs: DEFAULT_ARGS,
+  maxActiveRuns: 1,
+  dagrunTimeoutSeconds: 12 * 3600,
+  tasks: [
+    {
+      kind: "group",
+      id: "finetune",
+      tooltip: "Train a LoRA adapter on Anyscale",
+      tasks: [
+        {
+          kind: "anyscaleJob",
+          id: "train",
+          doc: "LLaMA-Factory LoRA fine-tune; writes the adapter and a manifest (hashes, hyper-parameters, losses).",
+          name: "llm-finetune-initial",
+          entrypoint: finetuneArgv({
+            datasetUri: { param: "dataset_uri" },
+            adapterName: ADAPTER,
+            manifestUri: runUri(DAG_ID, "adapter-manifest.json"),
+          }),
+          imageUri: RAY_LLM_IMAGE,
+          computeConfig: COMPUTE.finetune,
+          workingDir: WORKLOADS_DIR,
+          requirements: ["llamafactory==0.9.3"],
+          maxRetries: 0,
+          timeoutSeconds: 4 * 3600,
+          executionTimeoutSeconds: 5 * 3600,
+        },
+      ],
+    },
+    {
+      kind: "group",
+      id: "deploy",
+      dependsOn: ["finetune"],
+      tasks: [
+        {
+          kind: "anyscaleService",
+          id: "rollout",
+          doc: "Roll out the service with all traffic on the new version (a first deployment creates it).",
+          ...SERVICE_SPEC,
+          canaryPercent: 100,
+        },
+      ],
+    },
+    {
+      kind: "group",
+      id: "evaluate",
+      dependsOn: ["deploy"],
+      tasks: [
+        {
+          kind: "anyscaleJob",
+          id: "run",
+          name: "llm-evaluate-initial",
+          entrypoint: evaluateArgv({
+            model: { concat: [`${BASE_MODEL}:`, ...ADAPTER.concat] },
+            canary: false,
+            testUri: { concat: [{ param: "dataset_uri" }, "/test.jsonl"] },
+            outputUri: runUri(DAG_ID, "evaluation/"),
+          }),
+          imageUri: RAY_LLM_IMAGE,
+          computeConfig: COMPUTE.cpu,
+          workingDir: WORKLOADS_DIR,
+          maxRetries: 1,
+          timeoutSeconds: 2 * 3600,
+        },
+      ],
+    },
+    {
+      kind: "group",
+      id: "cleanup",
+      tasks: [
+        {
+          kind: "serviceTeardown",
+          id: "rollback_unfinished",
+          doc: "Teardown: rolls back a rollout a failure left half-done; a finished rollout is left serving.",
+          dependsOn: ["evaluate.run"],
+          service: SERVICE_NAME,
+          action: "rollbackCanary",
+          setups: ["deploy.rollout"],
+        },
+      ],
+    },
+  ],
+});

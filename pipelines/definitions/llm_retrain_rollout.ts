@@ -1,0 +1,298 @@
+import { definePipeline } from "../src/model/index.js";
+import {
+  ADAPTER_NAME_PATTERN,
+  BASE_MODEL,
+  COMPUTE,
+  DATASET_ROOT,
+  DATASET_URI_PATTERN,
+  DEFAULT_ARGS,
+  EVAL_PARAMS,
+  evaluateArgv,
+  finetuneArgv,
+  OWNER,
+  RAY_LLM_IMAGE,
+  runUri,
+  runUriParts,
+  SERVICE_NAME,
+  SERVICE_SPEC,
+  TRAINING_PARAMS,
+  WORKLOADS_DIR,
+} from "./shared/platform.js";
+
+const DAG_ID = "llm_retrain_rollout";
+/** A new adapter folder per run, so a live adapter is never overwritten and the champion stays servable. */
+const CHALLENGER = { concat: ["viggo-", { macro: "run_stamp" as const }] };
+const DECISION = "decide.read_decision";
+const decision = (field: string) => ({ xcom: { task: DECISION, field } });
+const TEST_URI = { concat: [{ param: "dataset_uri" }, "/test.jsonl"] };
+const CPU_JOB = {
+  imageUri: RAY_LLM_IMAGE,
+  computeConfig: COMPUTE.cpu,
+  workingDir: WORKLOADS_DIR,
+  maxRetries: 1,
+  timeoutSeconds: 2 * 3600,
+} as const;
+const SLACK = { connection: { param: "slack_conn_id" }, channel: { param: "slack_channel" } } as const;
+
+export default definePipeline({
+  dagId: DAG_ID,
+  displayName: "LLM: retrain, silent rollout, promote or alert",
+  description:
+    "Fine-tune a challenger, roll it out silently, evaluate champion and challenger on the same test set, " +
+    "then promote or alert, report, and clean up.",
+  doc: [
+    "# Retrain and roll out",
+    "",
+    "1. **finetune.train_challenger** trains a challenger adapter into a new folder `viggo-<run stamp>`.",
+    "2. **deploy.silent_rollout** (setup) rolls out `" + SERVICE_NAME + "` with **0 %** canary traffic.",
+    "3. **evaluate.champion** (primary version) and **evaluate.challenger** (canary version) run the same",
+    "   test set with the same settings. Tokens are resolved by the jobs at run time, never on command lines.",
+    "4. **decide.compare** writes `decision.json` (decision, metrics, margin, confidence intervals, guards);",
+    "   **decide.read_decision** puts the small decision dict in XCom; **decide.route** branches on it.",
+    "5. **promote** shifts 100 % of the traffic to the challenger, or **alert** tells the AI team on Slack.",
+    "6. **report.build** writes the fine-tuning report (Markdown and charts); **report.post** posts it to Slack.",
+    "7. **cleanup.rollback_canary** (teardown) rolls back an unpromoted canary, also when a step failed; the",
+    "   run still ends failed when a step failed.",
+    "",
+    "Champion: `" + BASE_MODEL + ":<champion_adapter>`.",
+  ].join("\n"),
+  owner: OWNER,
+  tags: ["llm", "retraining", "anyscale"],
+  schedule: { kind: "manual" },
+  params: {
+    dataset_uri: {
+      type: "string",
+      default: `${DATASET_ROOT}/seed-500`,
+      pattern: DATASET_URI_PATTERN,
+      description: "Dataset version folder (set by llm_data_update when it triggers this DAG).",
+    },
+    champion_adapter: {
+      type: "string",
+      default: "viggo-curated-100",
+      pattern: ADAPTER_NAME_PATTERN,
+      description: "Adapter currently serving production traffic.",
+    },
+    ...TRAINING_PARAMS,
+    ...EVAL_PARAMS,
+    margin: {
+      type: "number",
+      default: 0.02,
+      minimum: 0,
+      maximum: 1,
+      description: "Minimum improvement of exact-match accuracy (absolute) required to promote.",
+    },
+    confidence: { type: "number", default: 0.95, exclusiveMinimum: 0.5, exclusiveMaximum: 1 },
+    slack_conn_id: { type: "string", default: "slack_api_default", pattern: "^[A-Za-z_][A-Za-z0-9_]*$" },
+    slack_channel: { type: "string", default: "#ai-team", pattern: "^(#[a-z0-9_-]+|[CG][A-Z0-9]+)$" },
+  },
+  defaultArgs: DEFAULT_ARGS,
+  maxActiveRuns: 1,
+  dagrunTimeoutSeconds: 16 * 3600,
+  tasks: [
+    {
+      kind: "group",
+      id: "finetune",
+      tasks: [
+        {
+          kind: "anyscaleJob",
+          id: "train_challenger",
+          name: "llm-finetune-challenger",
+          entrypoint: finetuneArgv({
+            datasetUri: { param: "dataset_uri" },
+            adapterName: CHALLENGER,
+            manifestUri: runUri(DAG_ID, "adapter-manifest.json"),
+          }),
+          imageUri: RAY_LLM_IMAGE,
+          computeConfig: COMPUTE.finetune,
+          workingDir: WORKLOADS_DIR,
+          requirements: ["llamafactory==0.9.3"],
+          maxRetries: 0,
+          timeoutSeconds: 4 * 3600,
+          executionTimeoutSeconds: 5 * 3600,
+        },
+      ],
+    },
+    {
+      kind: "group",
+      id: "deploy",
+      dependsOn: ["finetune"],
+      tasks: [
+        {
+          kind: "anyscaleService",
+          id: "silent_rollout",
+          doc: "New service version with 0 % of user traffic; the evaluation reaches it with the canary header.",
+          ...SERVICE_SPEC,
+          canaryPercent: 0,
+        },
+      ],
+    },
+    {
+      kind: "group",
+      id: "evaluate",
+      dependsOn: ["deploy"],
+      tooltip: "Same test set, same settings, both models",
+      tasks: [
+        {
+          kind: "anyscaleJob",
+          id: "champion",
+          name: "llm-evaluate-champion",
+          entrypoint: evaluateArgv({
+            model: { concat: [`${BASE_MODEL}:`, { param: "champion_adapter" }] },
+            canary: false,
+            testUri: TEST_URI,
+            outputUri: runUri(DAG_ID, "evaluation/champion/"),
+          }),
+          ...CPU_JOB,
+        },
+        {
+          kind: "anyscaleJob",
+          id: "challenger",
+          name: "llm-evaluate-challenger",
+          entrypoint: evaluateArgv({
+            model: { concat: [`${BASE_MODEL}:viggo-`, { macro: "run_stamp" }] },
+            canary: true,
+            testUri: TEST_URI,
+            outputUri: runUri(DAG_ID, "evaluation/challenger/"),
+          }),
+          ...CPU_JOB,
+        },
+      ],
+    },
+    {
+      kind: "group",
+      id: "decide",
+      dependsOn: ["evaluate"],
+      tasks: [
+        {
+          kind: "anyscaleJob",
+          id: "compare",
+          doc: "Writes decision.json; always exits 0 when it could decide (the decision is data, not an exit code).",
+          name: "llm-compare",
+          entrypoint: [
+            "python",
+            "-m",
+            "llm_workloads.compare",
+            "--champion-results",
+            runUri(DAG_ID, "evaluation/champion/"),
+            "--challenger-results",
+            runUri(DAG_ID, "evaluation/challenger/"),
+            "--primary-metric",
+            "exact_match",
+            "--margin",
+            { param: "margin" },
+            "--confidence",
+            { param: "confidence" },
+            "--guard",
+            "failed_request_rate=0.01",
+            "--guard",
+            "parse_failure_rate=0.01",
+            "--decision-uri",
+            runUri(DAG_ID, "decision.json"),
+          ],
+          ...CPU_JOB,
+          timeoutSeconds: 1800,
+        },
+        {
+          kind: "python",
+          id: "read_decision",
+          dependsOn: ["decide.compare"],
+          callable: "llm_workloads.airflow_tasks.decision:read_decision",
+          args: { decision_uri: runUri(DAG_ID, "decision.json") },
+        },
+        {
+          kind: "branch",
+          id: "route",
+          dependsOn: [DECISION],
+          on: decision("decision"),
+          cases: [
+            { op: "eq", value: "promote", goTo: ["promote"] },
+            { op: "eq", value: "keep_champion", goTo: ["alert"] },
+          ],
+        },
+      ],
+    },
+    {
+      kind: "anyscaleService",
+      id: "promote",
+      doc: "Same service spec, 100 % of the traffic to the challenger version.",
+      dependsOn: ["decide.route"],
+      ...SERVICE_SPEC,
+      canaryPercent: 100,
+    },
+    {
+      kind: "slack",
+      id: "alert",
+      dependsOn: ["decide.route"],
+      ...SLACK,
+      text: {
+        concat: [
+          ":warning: Challenger `viggo-",
+          { macro: "run_stamp" },
+          "` was not promoted: ",
+          decision("reason"),
+          ". The champion keeps serving; its canary is rolled back.",
+        ],
+      },
+    },
+    {
+      kind: "group",
+      id: "report",
+      dependsOn: ["promote", "alert"],
+      tasks: [
+        {
+          kind: "anyscaleJob",
+          id: "build",
+          doc: "Runs after promote or alert (join after the branch).",
+          triggerRule: "none_failed_min_one_success",
+          name: "llm-report",
+          entrypoint: [
+            "python",
+            "-m",
+            "llm_workloads.report",
+            "--evaluation-uri",
+            runUri(DAG_ID, "evaluation/"),
+            "--decision-uri",
+            runUri(DAG_ID, "decision.json"),
+            "--output-uri",
+            runUri(DAG_ID, "report/"),
+          ],
+          ...CPU_JOB,
+          timeoutSeconds: 1800,
+        },
+        {
+          kind: "slack",
+          id: "post",
+          dependsOn: ["report.build"],
+          ...SLACK,
+          text: {
+            concat: [
+              "Fine-tuning report for `viggo-",
+              { macro: "run_stamp" },
+              "`: decision *",
+              decision("decision"),
+              "* (",
+              decision("reason"),
+              "). Report: ",
+              ...runUriParts(DAG_ID, "report/report.md"),
+            ],
+          },
+        },
+      ],
+    },
+    {
+      kind: "group",
+      id: "cleanup",
+      tasks: [
+        {
+          kind: "serviceTeardown",
+          id: "rollback_canary",
+          doc: "Teardown of the silent rollout: rolls back a canary that was not promoted, also after failures.",
+          dependsOn: ["report.post"],
+          service: SERVICE_NAME,
+          action: "rollbackCanary",
+          setups: ["deploy.silent_rollout"],
+        },
+      ],
+    },
+  ],
+});

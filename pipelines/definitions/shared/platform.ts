@@ -1,0 +1,186 @@
+/**
+ * Values shared by the product's pipelines. This folder is not a definition module (the loader only imports
+ * `*.ts` files directly in `pipelines/definitions/`).
+ *
+ * The service spec lives here, not in params: every rollout of `llm-viggo` must describe the same service
+ * (one YAML file per service), and the fine-tune jobs must write adapters where the service loads them from.
+ */
+import type { ParamSpecSchema, PipelineInput, TaskInput } from "../../src/model/index.js";
+import type { z } from "zod";
+
+type ParamInput = z.input<typeof ParamSpecSchema>;
+
+/** An Anyscale job entrypoint as written in a definition. */
+export type Argv = Extract<TaskInput, { kind: "anyscaleJob" }>["entrypoint"];
+type Str = Argv[number];
+
+export const BASE_MODEL = "mistralai/Mistral-7B-Instruct-v0.1";
+
+/** Root of all run artefacts (datasets, adapters, evaluations, reports). One bucket per environment. */
+export const ARTIFACT_ROOT = "s3://llm-platform-artifacts";
+/** Every adapter lives in its own folder under this root; the service loads adapters from here on demand. */
+export const LORA_ROOT = `${ARTIFACT_ROOT}/lora`;
+/** Versioned datasets: `<DATASET_ROOT>/<version>/{train,valid,test,rejected}.jsonl`. */
+export const DATASET_ROOT = `${ARTIFACT_ROOT}/datasets/viggo`;
+/** The asset `llm_data_update` emits for each new dataset version. */
+export const DATASET_ASSET = DATASET_ROOT;
+/** Per-run outputs: `<RUNS_ROOT>/<dag_id>/<run_stamp>/...`. */
+export const RUNS_ROOT = `${ARTIFACT_ROOT}/runs`;
+
+/** Repo-relative working dir uploaded to every Anyscale job and service. */
+export const WORKLOADS_DIR = "pipelines/workloads";
+/** Public, pinned Ray LLM image (vLLM, Ray Serve LLM, torch); LLaMA-Factory is added per job. */
+export const RAY_LLM_IMAGE = "anyscale/ray-llm:2.44.1-py311-cu124";
+
+/** Logical compute config keys (= Anyscale compute config names, created by infra). */
+export const COMPUTE = {
+  finetune: "llm-finetune-gpu",
+  serve: "llm-serve-gpu",
+  cpu: "llm-batch-cpu",
+} as const;
+
+export const SERVICE_NAME = "llm-viggo";
+
+/** Common DAG settings: retries ≥ 2 with backoff, bounded task time. */
+export const DEFAULT_ARGS = {
+  retries: 2,
+  retryDelaySeconds: 300,
+  retryExponentialBackoff: true,
+  maxRetryDelaySeconds: 1800,
+  executionTimeoutSeconds: 3 * 3600,
+} satisfies PipelineInput["defaultArgs"];
+
+export const OWNER = "ml-platform";
+
+/** The Ray Serve LLM application serving the base model plus any adapter under LORA_ROOT (`<base>:<adapter>`). */
+export const SERVICE_APPLICATIONS = [
+  {
+    name: "llm",
+    importPath: "llm_workloads.serve_app:build_app",
+    routePrefix: "/",
+    args: {
+      base_model: BASE_MODEL,
+      lora_root: LORA_ROOT,
+      accelerator_type: "A10G",
+      min_replicas: 1,
+      max_replicas: 2,
+      max_ongoing_requests: 64,
+      max_model_len: 2048,
+      max_lora_rank: 8,
+    },
+  },
+];
+
+/** Service fields every rollout of SERVICE_NAME shares (spread into anyscaleService tasks). */
+export const SERVICE_SPEC = {
+  name: SERVICE_NAME,
+  applications: SERVICE_APPLICATIONS,
+  imageUri: RAY_LLM_IMAGE,
+  computeConfig: COMPUTE.serve,
+  workingDir: WORKLOADS_DIR,
+  queryAuthTokenEnabled: true,
+  rolloutTimeoutSeconds: 2700,
+} as const;
+
+/** Hyper-parameter params of the fine-tune job (same names and bounds in every pipeline that trains). */
+export const TRAINING_PARAMS = {
+  seed: { type: "integer", default: 42, minimum: 0, description: "Random seed for training and evaluation." },
+  epochs: { type: "integer", default: 3, minimum: 1, maximum: 50 },
+  learning_rate: { type: "number", default: 0.0001, exclusiveMinimum: 0, maximum: 0.01 },
+  lora_rank: { type: "integer", default: 8, enum: [4, 8, 16] },
+  lora_alpha: { type: "integer", default: 16, minimum: 1, maximum: 128 },
+  context_length: { type: "integer", default: 512, minimum: 128, maximum: 4096 },
+} satisfies Record<string, ParamInput>;
+
+/** Evaluation client params (bounded concurrency, timeouts, retries, max tokens). */
+export const EVAL_PARAMS = {
+  eval_concurrency: { type: "integer", default: 16, minimum: 1, maximum: 64 },
+  eval_timeout_s: { type: "integer", default: 60, minimum: 5, maximum: 600 },
+  eval_max_retries: { type: "integer", default: 3, minimum: 0, maximum: 10 },
+  eval_max_tokens: { type: "integer", default: 128, minimum: 16, maximum: 1024 },
+} satisfies Record<string, ParamInput>;
+
+/** A dataset version folder (`s3://.../datasets/viggo/<version>`), no trailing slash. */
+export const DATASET_URI_PATTERN = "^(s3|file)://[A-Za-z0-9._/-]+[A-Za-z0-9._-]$";
+/** Adapter folder names (the fine-tune job's --adapter-name rule). */
+export const ADAPTER_NAME_PATTERN = "^[A-Za-z0-9._-]{1,64}$";
+
+/** `python -m llm_workloads.finetune ...` for an adapter named `adapterName` trained on a dataset version. */
+export function finetuneArgv(opts: {
+  datasetUri: { param: string };
+  adapterName: Str;
+  manifestUri: Str;
+}): Argv {
+  return [
+    "python",
+    "-m",
+    "llm_workloads.finetune",
+    "--base-model",
+    BASE_MODEL,
+    "--train-uri",
+    { concat: [opts.datasetUri, "/train.jsonl"] },
+    "--valid-uri",
+    { concat: [opts.datasetUri, "/valid.jsonl"] },
+    "--lora-root",
+    LORA_ROOT,
+    "--adapter-name",
+    opts.adapterName,
+    "--seed",
+    { param: "seed" },
+    "--epochs",
+    { param: "epochs" },
+    "--learning-rate",
+    { param: "learning_rate" },
+    "--lora-rank",
+    { param: "lora_rank" },
+    "--lora-alpha",
+    { param: "lora_alpha" },
+    "--context-length",
+    { param: "context_length" },
+    "--manifest-uri",
+    opts.manifestUri,
+  ];
+}
+
+/**
+ * `python -m llm_workloads.evaluate ...` against the service. The service URL and token are resolved by the job
+ * at run time (Anyscale SDK `service.status`), never passed on the command line.
+ */
+export function evaluateArgv(opts: { model: Str; canary: boolean; testUri: Str; outputUri: Str }): Argv {
+  return [
+    "python",
+    "-m",
+    "llm_workloads.evaluate",
+    "--service-name",
+    SERVICE_NAME,
+    "--model",
+    opts.model,
+    ...(opts.canary ? ["--canary"] : []),
+    "--test-uri",
+    opts.testUri,
+    "--output-uri",
+    opts.outputUri,
+    "--concurrency",
+    { param: "eval_concurrency" },
+    "--timeout-s",
+    { param: "eval_timeout_s" },
+    "--max-retries",
+    { param: "eval_max_retries" },
+    "--max-tokens",
+    { param: "eval_max_tokens" },
+    "--seed",
+    { param: "seed" },
+  ];
+}
+
+/** Per-run output prefix: `<RUNS_ROOT>/<dagId>/<run_stamp>/<rest>`. */
+export function runUri(dagId: string, rest: string): { concat: RunUriPart[] } {
+  return { concat: runUriParts(dagId, rest) };
+}
+
+type RunUriPart = string | { macro: "run_stamp" };
+
+/** The parts of runUri, to embed in a longer concat. */
+export function runUriParts(dagId: string, rest: string): RunUriPart[] {
+  return [`${RUNS_ROOT}/${dagId}/`, { macro: "run_stamp" }, `/${rest}`];
+}

@@ -1,0 +1,104 @@
+/** `render-dags`: render every definition into `<out>/dags/*.py` and `<out>/anyscale/**.yaml`, or check drift. */
+import { readFile, readdir } from "node:fs/promises";
+import path from "node:path";
+import { Command } from "commander";
+import { z } from "zod";
+import { DagId } from "../../model/tasks.js";
+import { checkOutput, renderAll, writeOutputAtomic, type RenderedFile } from "../../render/index.js";
+import { CliError } from "../errors.js";
+import type { CliIo } from "../io.js";
+import { loadSelected } from "../load.js";
+
+export const RenderDagsOptions = z.strictObject({
+  out: z.string().min(1).default("build"),
+  check: z.boolean().default(false),
+  only: DagId.optional(),
+  definitions: z.string().min(1).optional(),
+  dagIdPrefix: z
+    .string()
+    .regex(/^[a-z0-9_-]*$/, { message: "must be lowercase letters, digits, '_' or '-'" })
+    .optional(),
+  computeConfig: z
+    .array(z.string().regex(/^[^=\s]+=[^=\s]+$/, { message: "must be key=name:version" }))
+    .default([]),
+});
+export type RenderDagsOptions = z.infer<typeof RenderDagsOptions>;
+
+const OWNED = ["dags", "anyscale"] as const;
+
+/** Files currently in the renderer-owned subdirectories of `outDir`. */
+async function existingOutput(outDir: string): Promise<RenderedFile[]> {
+  const files: RenderedFile[] = [];
+  const visit = async (rel: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(path.join(outDir, rel), { withFileTypes: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw e;
+    }
+    for (const e of entries) {
+      const child = `${rel}/${e.name}`;
+      if (e.isDirectory()) await visit(child);
+      else files.push({ path: child, content: await readFile(path.join(outDir, child), "utf8") });
+    }
+  };
+  for (const d of OWNED) await visit(d);
+  return files;
+}
+
+export async function runRenderDags(raw: unknown, io: CliIo): Promise<void> {
+  const opts = RenderDagsOptions.parse(raw);
+  const outDir = path.resolve(io.cwd, opts.out);
+  const { selected } = await loadSelected(io, opts);
+  const computeConfigs = Object.fromEntries(
+    opts.computeConfig.map((kv) => kv.split("=") as [string, string]),
+  );
+  const files = await renderAll(selected, {
+    computeConfigs,
+    ...(opts.dagIdPrefix !== undefined ? { dagIdPrefix: opts.dagIdPrefix } : {}),
+  });
+
+  if (opts.check) {
+    let differing: string[];
+    if (opts.only === undefined) differing = await checkOutput(outDir, files);
+    else {
+      // Only this DAG's files are compared; other DAGs' files on disk are not stale for `--only`.
+      const current = new Map((await existingOutput(outDir)).map((f) => [f.path, f.content]));
+      differing = files.filter((f) => current.get(f.path) !== f.content).map((f) => f.path);
+    }
+    if (differing.length > 0)
+      throw new CliError(
+        `${opts.out}: differs from a fresh render (run \`npm run render-dags\`):\n` +
+          differing.map((p) => `  ${p}`).join("\n"),
+      );
+    io.out(`up to date: ${files.length} files in ${opts.out}\n`);
+    return;
+  }
+
+  let toWrite = files;
+  if (opts.only !== undefined) {
+    // Keep the other DAGs' files: replace only what this DAG renders.
+    const fresh = new Set(files.map((f) => f.path));
+    toWrite = [...(await existingOutput(outDir)).filter((f) => !fresh.has(f.path)), ...files];
+  }
+  await writeOutputAtomic(outDir, toWrite);
+  io.out(`rendered ${files.length} files (${selected.length} pipelines) to ${opts.out}\n`);
+}
+
+export function renderDagsCommand(io: CliIo): Command {
+  return new Command("render-dags")
+    .description("render pipeline definitions into Airflow DAG files and Anyscale job/service YAML")
+    .option("--out <dir>", "output directory", "build")
+    .option("--check", "exit non-zero when the output on disk differs from a fresh render", false)
+    .option("--only <dag_id>", "render only this pipeline")
+    .option("--definitions <dir>", "folder of definition modules (default pipelines/definitions/)")
+    .option("--dag-id-prefix <prefix>", "prefix for dag ids, assets and Anyscale names (PR previews)")
+    .option(
+      "--compute-config <key=name:version>",
+      "override a compute config key (repeatable)",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .action(async (options: unknown) => runRenderDags(options, io));
+}
