@@ -1,0 +1,201 @@
+"""Scoring model answers against reference meaning representations.
+
+Definitions (every rate is a fraction in [0, 1]; n = number of test items, ALWAYS including items
+whose request failed or whose answer does not parse: those count as wrong, never as absent):
+
+* exact_match: the answer parses and equals the reference as a representation — same act, same set
+  of slot names, and for every slot the same SET of values. Slot order and the order of values in
+  a list-valued slot (`genres[a, b]` vs `genres[b, a]`) do not matter; values are compared as
+  written after trimming surrounding spaces (case-sensitive: `PC` != `pc`), because downstream
+  consumers match values literally.
+* act_accuracy: the parsed act equals the reference act.
+* slot_name_set_accuracy: the set of slot names equals the reference's (the original demo's metric).
+* slot_name_{precision,recall,f1}: micro-averaged over slot names, summing true/false positives and
+  false negatives over all items. A failed or unparseable answer predicts nothing: all of its
+  reference slots are false negatives.
+* slot_value_{precision,recall,f1}: the same over (slot, value) pairs; a slot with an empty value
+  list (`esrb[]`, VIGGO's request_attribute) is the single pair (slot, "").
+* parse_failure_rate: answers received but not parseable, over n.
+* request_failure_rate: requests that failed after all retries, over n.
+
+Micro P/R/F1 use F1 = 2TP / (2TP + FP + FN); any 0/0 is defined as 0.0, so no metric is ever NaN.
+Every metric is computed from per-item counts, so the comparison can bootstrap it by resampling items.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from llm_workloads.mr import MeaningRepresentation, ParseError, parse_mr
+
+MetricKind = Literal["rate", "precision", "recall", "f1"]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    kind: MetricKind
+    column: str  # the per-item field ("rate") or count prefix ("name"/"value" for P/R/F1)
+    higher_is_better: bool
+    description: str
+
+    @property
+    def binary(self) -> bool:
+        """Per-item 0/1 metric (mean of a boolean): McNemar's test applies."""
+        return self.kind == "rate"
+
+
+METRICS: dict[str, MetricSpec] = {
+    spec.name: spec
+    for spec in (
+        MetricSpec("exact_match", "rate", "exact_match", True, "representation equal, order-insensitive"),
+        MetricSpec("act_accuracy", "rate", "act_correct", True, "dialogue act equal"),
+        MetricSpec("slot_name_set_accuracy", "rate", "slot_names_match", True, "set of slot names equal"),
+        MetricSpec("slot_name_precision", "precision", "name", True, "micro precision over slot names"),
+        MetricSpec("slot_name_recall", "recall", "name", True, "micro recall over slot names"),
+        MetricSpec("slot_name_f1", "f1", "name", True, "micro F1 over slot names"),
+        MetricSpec("slot_value_precision", "precision", "value", True, "micro precision over (slot, value)"),
+        MetricSpec("slot_value_recall", "recall", "value", True, "micro recall over (slot, value)"),
+        MetricSpec("slot_value_f1", "f1", "value", True, "micro F1 over (slot, value) pairs"),
+        MetricSpec("parse_failure_rate", "rate", "parse_failed", False, "answers that do not parse"),
+        MetricSpec("request_failure_rate", "rate", "request_failed", False, "requests failed after retries"),
+    )
+}
+COUNT_COLUMNS = ("name_tp", "name_fp", "name_fn", "value_tp", "value_fp", "value_fn")
+BOOL_COLUMNS = ("exact_match", "act_correct", "slot_names_match", "parse_failed", "request_failed")
+
+
+@dataclass(frozen=True)
+class ItemScore:
+    request_failed: bool
+    parse_failed: bool
+    exact_match: bool
+    act_correct: bool
+    slot_names_match: bool
+    name_tp: int
+    name_fp: int
+    name_fn: int
+    value_tp: int
+    value_fp: int
+    value_fn: int
+    predicted_act: str | None
+    parse_error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _value_pairs(mr: MeaningRepresentation) -> set[tuple[str, str]]:
+    pairs: set[tuple[str, str]] = set()
+    for slot, values in mr.slots:
+        if values:
+            pairs.update((slot, value) for value in values)
+        else:
+            pairs.add((slot, ""))
+    return pairs
+
+
+def _slot_sets(mr: MeaningRepresentation) -> dict[str, frozenset[str]]:
+    return {slot: frozenset(values) for slot, values in mr.slots}
+
+
+def score_item(reference: MeaningRepresentation, output: str | None) -> ItemScore:
+    """Score one answer. `output=None` means the request failed."""
+    ref_names = set(reference.slot_names())
+    ref_pairs = _value_pairs(reference)
+    predicted: MeaningRepresentation | None = None
+    parse_error: str | None = None
+    if output is not None:
+        parsed = parse_mr(output)
+        if isinstance(parsed, ParseError):
+            parse_error = parsed.reason
+        else:
+            predicted = parsed.value
+    if predicted is None:
+        return ItemScore(
+            request_failed=output is None,
+            parse_failed=output is not None,
+            exact_match=False,
+            act_correct=False,
+            slot_names_match=False,
+            name_tp=0,
+            name_fp=0,
+            name_fn=len(ref_names),
+            value_tp=0,
+            value_fp=0,
+            value_fn=len(ref_pairs),
+            predicted_act=None,
+            parse_error=parse_error,
+        )
+    pred_names = set(predicted.slot_names())
+    pred_pairs = _value_pairs(predicted)
+    act_correct = predicted.act == reference.act
+    return ItemScore(
+        request_failed=False,
+        parse_failed=False,
+        exact_match=act_correct and _slot_sets(predicted) == _slot_sets(reference),
+        act_correct=act_correct,
+        slot_names_match=pred_names == ref_names,
+        name_tp=len(pred_names & ref_names),
+        name_fp=len(pred_names - ref_names),
+        name_fn=len(ref_names - pred_names),
+        value_tp=len(pred_pairs & ref_pairs),
+        value_fp=len(pred_pairs - ref_pairs),
+        value_fn=len(ref_pairs - pred_pairs),
+        predicted_act=predicted.act,
+        parse_error=None,
+    )
+
+
+def _div(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator > 0 else 0.0
+
+
+def metric_from_sums(spec: MetricSpec, sums: Mapping[str, float], n: int) -> float:
+    """A metric's value from column sums over n items (the same formula the bootstrap vectorises)."""
+    if spec.kind == "rate":
+        return _div(sums[spec.column], n)
+    tp, fp, fn = (sums[f"{spec.column}_{suffix}"] for suffix in ("tp", "fp", "fn"))
+    if spec.kind == "precision":
+        return _div(tp, tp + fp)
+    if spec.kind == "recall":
+        return _div(tp, tp + fn)
+    return _div(2 * tp, 2 * tp + fp + fn)
+
+
+def column_sums(scores: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """Sum of every bool/count column over per-item score dicts."""
+    sums: dict[str, float] = {column: 0.0 for column in (*BOOL_COLUMNS, *COUNT_COLUMNS)}
+    for score in scores:
+        for column in sums:
+            sums[column] += float(score[column])
+    return sums
+
+
+def aggregate(scores: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """Every metric in METRICS over the given per-item scores (dicts as written to items.jsonl)."""
+    sums = column_sums(scores)
+    return {name: metric_from_sums(spec, sums, len(scores)) for name, spec in METRICS.items()}
+
+
+def per_act(items: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per reference act: item count, act accuracy and exact match (items need 'reference_act')."""
+    counts: Counter[str] = Counter()
+    act_ok: Counter[str] = Counter()
+    exact: Counter[str] = Counter()
+    for item in items:
+        act = str(item["reference_act"])
+        counts[act] += 1
+        act_ok[act] += int(bool(item["act_correct"]))
+        exact[act] += int(bool(item["exact_match"]))
+    return {
+        act: {
+            "n": counts[act],
+            "act_accuracy": act_ok[act] / counts[act],
+            "exact_match": exact[act] / counts[act],
+        }
+        for act in sorted(counts)
+    }
