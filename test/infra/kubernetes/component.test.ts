@@ -165,8 +165,8 @@ describe("AstroKubernetesAirflow (astro-runtime, LocalExecutor, bundled DB)", ()
   it("delivers the rendered DAGs as one ConfigMap mounted read-only at the DAGs folder", () => {
     const [cm] = mine(CONFIGMAP);
     expect(cm?.inputs["metadata"]).toMatchObject({ name: "airflow-pulumi-dags", namespace: "ns-astro" });
-    expect(cm?.inputs["data"]).toEqual({
-      "anyscale__jobs__finetune.yaml": dagFiles["anyscale/jobs/finetune.yaml"],
+    expect(cm?.inputs["data"]).toMatchObject({
+      "anyscale..jobs..finetune.yaml": dagFiles["anyscale/jobs/finetune.yaml"],
       "llm_finetune.py": dagFiles["llm_finetune.py"],
     });
     const values = releaseValues(mine);
@@ -179,7 +179,8 @@ describe("AstroKubernetesAirflow (astro-runtime, LocalExecutor, bundled DB)", ()
         configMap: {
           name: "airflow-pulumi-dags",
           items: [
-            { key: "anyscale__jobs__finetune.yaml", path: "anyscale/jobs/finetune.yaml" },
+            { key: ".airflowignore", path: ".airflowignore" },
+            { key: "anyscale..jobs..finetune.yaml", path: "anyscale/jobs/finetune.yaml" },
             { key: "llm_finetune.py", path: "llm_finetune.py" },
           ],
         },

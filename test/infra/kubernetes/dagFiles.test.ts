@@ -1,43 +1,60 @@
 // Table-driven tests of the DAG ConfigMap helper (pure; no Pulumi runtime needed).
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 
 import {
+  AIRFLOWIGNORE_HEADER,
   CONFIGMAP_MAX_BYTES,
   configMapKey,
   dagConfigMap,
   DagFilesError,
 } from "../../../infra/kubernetes/dagFiles.js";
 
+const IGNORE_BYTES = ".airflowignore".length + Buffer.byteLength(AIRFLOWIGNORE_HEADER);
+
 describe("configMapKey", () => {
   it.each([
     ["llm_finetune.py", "llm_finetune.py"],
-    ["anyscale/jobs/finetune.yaml", "anyscale__jobs__finetune.yaml"],
-    ["a/b/c/d.py", "a__b__c__d.py"],
+    ["anyscale/jobs/finetune.yaml", "anyscale..jobs..finetune.yaml"],
+    ["anyscale/jobs/pr_123__llm-finetune.yaml", "anyscale..jobs..pr_123__llm-finetune.yaml"],
+    ["a/b/c/d.py", "a..b..c..d.py"],
   ])("%s → %s", (given, want) => {
     expect(configMapKey(given)).toBe(want);
   });
 });
 
 describe("dagConfigMap", () => {
-  it("maps nested paths to flat keys with a key→path projection, sorted", () => {
+  it("maps nested paths to flat keys with a key→path projection, sorted, plus the .airflowignore", () => {
     const got = dagConfigMap({ "z.py": "z", "anyscale/services/svc.yaml": "s", "a.py": "a" });
-    expect(got.data).toEqual({ "a.py": "a", "anyscale__services__svc.yaml": "s", "z.py": "z" });
-    expect(Object.keys(got.data)).toEqual(["a.py", "anyscale__services__svc.yaml", "z.py"]);
+    expect(got.data).toEqual({
+      ".airflowignore": AIRFLOWIGNORE_HEADER,
+      "a.py": "a",
+      "anyscale..services..svc.yaml": "s",
+      "z.py": "z",
+    });
+    expect(Object.keys(got.data)).toEqual([".airflowignore", "a.py", "anyscale..services..svc.yaml", "z.py"]);
     expect(got.items).toEqual([
+      { key: ".airflowignore", path: ".airflowignore" },
       { key: "a.py", path: "a.py" },
-      { key: "anyscale__services__svc.yaml", path: "anyscale/services/svc.yaml" },
+      { key: "anyscale..services..svc.yaml", path: "anyscale/services/svc.yaml" },
       { key: "z.py", path: "z.py" },
     ]);
   });
 
+  it("keeps a rendered .airflowignore after the kubelet rule", () => {
+    const got = dagConfigMap({ "a.py": "a", ".airflowignore": "tests/\n" });
+    expect(got.data[".airflowignore"]).toBe(`${AIRFLOWIGNORE_HEADER}tests/\n`);
+  });
+
   it("counts UTF-8 bytes of keys and values the way the API server does", () => {
     const got = dagConfigMap({ "e.py": "ü€" });
-    expect(got.totalBytes).toBe("e.py".length + Buffer.byteLength("ü€", "utf8"));
+    expect(got.totalBytes).toBe(IGNORE_BYTES + "e.py".length + Buffer.byteLength("ü€", "utf8"));
   });
 
   it("accepts exactly 1 MiB and rejects one byte more, naming the size and the limit", () => {
     const key = "big.py";
-    const fits = "x".repeat(CONFIGMAP_MAX_BYTES - key.length);
+    const fits = "x".repeat(CONFIGMAP_MAX_BYTES - IGNORE_BYTES - key.length);
     expect(dagConfigMap({ [key]: fits }).totalBytes).toBe(CONFIGMAP_MAX_BYTES);
     expect(() => dagConfigMap({ [key]: `${fits}x` })).toThrow(DagFilesError);
     expect(() => dagConfigMap({ [key]: `${fits}x` })).toThrow(
@@ -51,7 +68,9 @@ describe("dagConfigMap", () => {
     ["a/../b.py", "'..'"],
     ["a//b.py", "empty"],
     ["sp ace.py", "may contain only"],
-    ["a__b.py", "'__'"],
+    ["a..b.py", "nor contain '..'"],
+    [".hidden.py", "must not start or end with '.'"],
+    ["dir./x.py", "must not start or end with '.'"],
     [`${"d/".repeat(127)}x.py`, "longer than 253"],
   ])("rejects path %j (%s)", (given, want) => {
     expect(() => dagConfigMap({ [given]: "x" })).toThrow(DagFilesError);
@@ -67,4 +86,38 @@ describe("dagConfigMap", () => {
   it("rejects an empty file set", () => {
     expect(() => dagConfigMap({})).toThrow("`dagFiles` is empty");
   });
+});
+
+// The product's committed render (written by `npm run render-dags -- --out test/golden/render`).
+const renderDir = join(process.cwd(), "test/golden/render");
+
+function readTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const full = join(d, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else out[relative(dir, full).split("\\").join("/")] = readFileSync(full, "utf8");
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe("the product's rendered output", () => {
+  it.skipIf(!existsSync(renderDir))(
+    "fits in one DAGs ConfigMap (skipped until test/golden/render is generated)",
+    () => {
+      // The DAGs folder holds dags/* at its root and the Anyscale YAML beside them.
+      const files = Object.fromEntries(
+        Object.entries(readTree(renderDir)).map(([p, c]) => [p.startsWith("dags/") ? p.slice(5) : p, c]),
+      );
+      const cm = dagConfigMap(files);
+      const share = ((100 * cm.totalBytes) / CONFIGMAP_MAX_BYTES).toFixed(1);
+      console.log(
+        `rendered output: ${cm.items.length} files, ${cm.totalBytes} bytes = ${share}% of the 1 MiB limit`,
+      );
+      expect(cm.totalBytes).toBeLessThanOrEqual(CONFIGMAP_MAX_BYTES);
+    },
+  );
 });
