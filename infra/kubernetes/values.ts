@@ -66,7 +66,13 @@ export function helmValues(input: HelmValuesInput): Record<string, unknown> {
     },
     postgresql: r.externalDatabase
       ? { enabled: false }
-      : { enabled: true, auth: { existingSecret: OBJECT_NAMES.metadata } },
+      : {
+          enabled: true,
+          auth: {
+            existingSecret: OBJECT_NAMES.metadata,
+            secretKeys: { adminPasswordKey: "postgres-password" },
+          },
+        },
 
     // helm.v3.Release waits for readiness; with the migration as a post-install hook that would deadlock
     // (pods wait for migrations that only run after they are ready), so the job is a plain resource that

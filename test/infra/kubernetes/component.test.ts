@@ -152,7 +152,10 @@ describe("AstroKubernetesAirflow (astro-runtime, LocalExecutor, bundled DB)", ()
     const values = releaseValues(mine);
     expect(values["postgresql"]).toEqual({
       enabled: true,
-      auth: { existingSecret: "airflow-pulumi-metadata" },
+      auth: {
+        existingSecret: "airflow-pulumi-metadata",
+        secretKeys: { adminPasswordKey: "postgres-password" },
+      },
     });
     expect(values["data"]).toEqual({ metadataSecretName: "airflow-pulumi-metadata" });
     const data = secretStringData(mine(SECRET).find((s) => s.name === "astro-metadata"));
