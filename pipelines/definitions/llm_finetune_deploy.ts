@@ -112,10 +112,10 @@ export default definePipeline({
           id: "run",
           name: "llm-evaluate-initial",
           entrypoint: evaluateArgv({
-            model: { concat: [`${BASE_MODEL}:`, ...ADAPTER.concat] },
-            canary: false,
+            models: [{ label: "finetuned", model: { concat: [`${BASE_MODEL}:`, ...ADAPTER.concat] } }],
+            canaryLabels: [],
             testUri: { concat: [{ param: "dataset_uri" }, "/test.jsonl"] },
-            outputUri: runUri(DAG_ID, "evaluation/"),
+            outputUri: runUri(DAG_ID, "evaluation"),
           }),
           imageUri: RAY_LLM_IMAGE,
           computeConfig: COMPUTE.cpu,

@@ -143,19 +143,33 @@ export function finetuneArgv(opts: {
 }
 
 /**
- * `python -m llm_workloads.evaluate ...` against the service. The service URL and token are resolved by the job
- * at run time (Anyscale SDK `service.status`), never passed on the command line.
+ * `python -m llm_workloads.evaluate ...` against the service: every model in one job, on the same test items
+ * with the same settings (paired results). `canaryLabels` are routed to the service's canary version. The
+ * service URL and token are resolved by the job at run time (Anyscale SDK), never passed on the command line.
+ * Output: `<outputUri>/<label>.json` pointers plus per-label results (see llm_workloads.evaluate).
  */
-export function evaluateArgv(opts: { model: Str; canary: boolean; testUri: Str; outputUri: Str }): Argv {
+export function evaluateArgv(opts: {
+  models: { label: string; model: Str }[];
+  canaryLabels: string[];
+  testUri: Str;
+  outputUri: Str;
+}): Argv {
+  const modelArgs = opts.models.flatMap(({ label, model }): Argv => [
+    "--model",
+    typeof model === "string"
+      ? `${label}=${model}`
+      : "concat" in model
+        ? { concat: [`${label}=`, ...model.concat] }
+        : { concat: [`${label}=`, model] },
+  ]);
   return [
     "python",
     "-m",
     "llm_workloads.evaluate",
     "--service-name",
     SERVICE_NAME,
-    "--model",
-    opts.model,
-    ...(opts.canary ? ["--canary"] : []),
+    ...modelArgs,
+    ...opts.canaryLabels.flatMap((l) => ["--canary-label", l]),
     "--test-uri",
     opts.testUri,
     "--output-uri",

@@ -17,12 +17,16 @@ const KIND_LABEL: Record<Task["kind"], string> = {
   triggerPipeline: "trigger",
 };
 
+function escape(text: string): string {
+  return text.replace(/"/g, "#quot;").replace(/</g, "#lt;").replace(/>/g, "#gt;");
+}
+
 function label(text: string): string {
-  return `"${text.replace(/"/g, "#quot;").replace(/</g, "#lt;").replace(/>/g, "#gt;")}"`;
+  return `"${escape(text)}"`;
 }
 
 function nodeShape(id: string, task: Task, display: string): string {
-  const text = label(`${display}<br/><i>${detail(task)}</i>`);
+  const text = `"${escape(display)}<br/><i>${escape(detail(task))}</i>"`;
   switch (task.kind) {
     case "branch":
       return `${id}{${text}}`;

@@ -148,7 +148,10 @@ export const JsonTemplated: z.ZodType<JsonTemplated> = z.lazy(() =>
     ConcatSchema,
     z.array(JsonTemplated),
     z.record(z.string(), JsonTemplated).refine((o) => !RESERVED_KEYS.some((k) => Object.hasOwn(o, k)), {
-      message: `objects may not use the reference keys ${RESERVED_KEYS.join(", ")} unless they are a valid reference`,
+      message:
+        `not a valid reference (objects using the keys ${RESERVED_KEYS.join(", ")} must be exactly ` +
+        `{ param: <declared param> }, { xcom: { task, key?, field? } }, { macro: ${MACRO_NAMES.join("|")} } ` +
+        "or { concat: [...] }; { secret } is only allowed in env)",
     }),
   ]),
 );

@@ -39,4 +39,3 @@ export function looksRandom(value: string): boolean {
  */
 export const SECRET_FLAG =
   /^--?(?:[A-Za-z0-9]+[-_])*(token|secret|password|passwd|api-?key|credentials?)(?:=|$)/i;
-/^--?[A-Za-z0-9-]*(token|secret|password|passwd|api-?key|credential)[A-Za-z0-9-]*(=|$)/i;

@@ -14,8 +14,61 @@ export interface LoadedDefinition {
   readonly pipeline: Pipeline;
 }
 
+type ZodIssue = z.core.$ZodIssue;
+
+/**
+ * Flattens zod issues into messages a user can act on: record-key and union issues carry their real cause in
+ * nested issues ("Invalid key in record" / "Invalid input" alone would not say what is wrong).
+ */
+function explain(issue: ZodIssue, base: readonly PropertyKey[]): { path: PropertyKey[]; message: string }[] {
+  const path = [...base, ...issue.path];
+  if (issue.code === "invalid_key") {
+    return issue.issues.map((inner) => ({ path, message: `invalid key: ${inner.message}` }));
+  }
+  if (issue.code === "invalid_union" && issue.errors.length > 0) {
+    // Report the problems of the alternative the input was meant to match: one whose failures are not a type
+    // mismatch, an unknown key or a missing key at the value itself; the deepest such alternative wins.
+    const plausible = issue.errors.filter((b) => b.length > 0 && b.every((i) => !implausible(i)));
+    const best = Math.max(-1, ...plausible.map(depth));
+    const chosen = plausible.filter((b) => depth(b) === best);
+    if (chosen.length === 1) return chosen[0]!.flatMap((inner) => explain(inner, path));
+    const what = [...new Set(expectedTypes(issue))].join(", ");
+    return [{ path, message: `invalid value${what ? `: expected ${what}` : ""}` }];
+  }
+  return [{ path, message: issue.message }];
+}
+
+function implausible(i: ZodIssue): boolean {
+  if (i.code === "invalid_type") return i.path.length === 0 || /received undefined/.test(i.message);
+  if (i.code === "unrecognized_keys") return i.path.length === 0;
+  if (i.code === "invalid_union" && i.path.length === 0)
+    return !i.errors.some((b) => b.length > 0 && b.every((x) => !implausible(x)));
+  return false;
+}
+
+function depth(branch: readonly ZodIssue[]): number {
+  return Math.max(
+    0,
+    ...branch.map(
+      (i) => i.path.length + (i.code === "invalid_union" ? Math.max(0, ...i.errors.map(depth)) : 0),
+    ),
+  );
+}
+
+function expectedTypes(issue: ZodIssue): string[] {
+  if (issue.code === "invalid_type")
+    return [
+      issue.expected === "object" ? "a { param }, { xcom }, { macro } or { concat } object" : issue.expected,
+    ];
+  if (issue.code === "invalid_union")
+    return issue.errors.flat().flatMap((i) => (i.path.length === 0 ? expectedTypes(i) : []));
+  return [];
+}
+
 function issuesFromZod(file: string, error: z.ZodError): DefinitionIssue[] {
-  return error.issues.map((i) => ({ file, path: formatPath(i.path), message: i.message }));
+  return error.issues.flatMap((i) =>
+    explain(i, []).map((e) => ({ file, path: formatPath(e.path), message: e.message })),
+  );
 }
 
 /** Parses (zod + semantic checks) one module's default export; throws DefinitionError naming `file`. */
