@@ -134,9 +134,9 @@ def test_champion_and_challenger_same_run_keyed_and_routed(
     script = {(m, PREFIX + s): [Reply(mr)] for s, mr, _ in SCRIPT[:2] for m in (champion, MODEL)}
     with serve(ScriptedResponder(script), token=TOKEN) as server:
         code = evaluate.main(
-            ["--endpoint-url", server.url, "--model", f"champion={champion}", "--model", f"challenger={MODEL}",
-             "--canary-label", "challenger", "--test-uri", str(tmp_path / "test.jsonl"),
-             "--output-uri", str(tmp_path / "out")],
+            ["--endpoint-url", server.url, "--model", f"champion={champion}",
+             "--model", f"challenger={MODEL}", "--canary-label", "challenger",
+             "--test-uri", str(tmp_path / "test.jsonl"), "--output-uri", str(tmp_path / "out")],
             env={"LLM_ENDPOINT_TOKEN": TOKEN},
         )  # fmt: skip
         assert code == 0
