@@ -2,7 +2,10 @@
 // plain exported functions (computeConfigLifecycle.ts) that take a client, so they are tested against the emulator
 // without Pulumi. The API token is read from the environment inside each provider call, at run time only: it is
 // never captured in the serialized provider closure and never written to inputs or state.
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
+import type * as LifecycleModule from "./computeConfigLifecycle.js";
 import type { ComputeConfigInputs } from "./computeConfigLifecycle.js";
 import type { ComputeConfigSpec, ComputeConfigSpecInput } from "./computeConfigSpec.js";
 
@@ -27,36 +30,63 @@ export interface ComputeConfigState {
   nameVersion: string;
 }
 
-/** Lazily loaded so the serialized provider closure captures only a module specifier, not the client code. */
-async function lifecycle() {
-  return import("./computeConfigLifecycle.js");
+/** Where the provider process finds the lifecycle code and the TypeScript loader (plain strings: serializable). */
+const LIFECYCLE_URL = new URL("./computeConfigLifecycle.ts", import.meta.url).href;
+const TSX_API_URL = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api")).href;
+
+type Lifecycle = typeof LifecycleModule;
+
+/**
+ * The dynamic provider. Pulumi serializes this closure and runs it in a separate Node process, so it captures
+ * only two strings and reaches its code through a dynamic import built with `Function` (kept out of reach of
+ * bundlers/test transformers, which would otherwise capture their own import machinery). When that process
+ * cannot load TypeScript itself, the import goes through tsx's `tsImport`. Each method builds its client from
+ * the environment at run time, so the token never enters the serialized closure, the inputs or the state.
+ */
+export function makeComputeConfigProvider(
+  lifecycleUrl: string = LIFECYCLE_URL,
+  tsxApiUrl: string = TSX_API_URL,
+): pulumi.dynamic.ResourceProvider {
+  const load = async (): Promise<Lifecycle> => {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a real import() the serializer can carry
+    const dynamicImport = new Function("u", "return import(u)") as (u: string) => Promise<unknown>;
+    try {
+      return (await dynamicImport(lifecycleUrl)) as Lifecycle;
+    } catch {
+      const tsx = (await dynamicImport(tsxApiUrl)) as {
+        tsImport: (specifier: string, parent: string) => Promise<unknown>;
+      };
+      return (await tsx.tsImport(lifecycleUrl, lifecycleUrl)) as Lifecycle;
+    }
+  };
+  return {
+    async check(olds: unknown, news: unknown) {
+      return (await load()).checkComputeConfig(olds, news);
+    },
+    async diff(_id: string, olds: ComputeConfigState, news: ComputeConfigInputs) {
+      return (await load()).diffComputeConfig(olds, news);
+    },
+    async create(inputs: ComputeConfigInputs) {
+      const l = await load();
+      return l.createComputeConfig(l.clientFromEnv(inputs.host), inputs);
+    },
+    async update(_id: string, olds: ComputeConfigState, news: ComputeConfigInputs) {
+      const l = await load();
+      return l.updateComputeConfig(l.clientFromEnv(news.host), olds, news);
+    },
+    async delete(id: string, props: ComputeConfigState) {
+      const l = await load();
+      await l.deleteComputeConfig(l.clientFromEnv(props.host), id, props);
+    },
+    async read(id: string, props: ComputeConfigState) {
+      const l = await load();
+      return l.readComputeConfig(l.clientFromEnv(props?.host), id, props);
+    },
+  };
 }
 
-/** The dynamic provider: each method resolves the token from the environment and delegates. */
-export const computeConfigProvider: pulumi.dynamic.ResourceProvider = {
-  async check(olds: unknown, news: unknown) {
-    return (await lifecycle()).checkComputeConfig(olds, news);
-  },
-  async diff(_id: string, olds: ComputeConfigState, news: ComputeConfigInputs) {
-    return (await lifecycle()).diffComputeConfig(olds, news);
-  },
-  async create(inputs: ComputeConfigInputs) {
-    const l = await lifecycle();
-    return l.createComputeConfig(l.clientFromEnv(inputs.host), inputs);
-  },
-  async update(_id: string, olds: ComputeConfigState, news: ComputeConfigInputs) {
-    const l = await lifecycle();
-    return l.updateComputeConfig(l.clientFromEnv(news.host), olds, news);
-  },
-  async delete(id: string, props: ComputeConfigState) {
-    const l = await lifecycle();
-    await l.deleteComputeConfig(l.clientFromEnv(props.host), id, props);
-  },
-  async read(id: string, props: ComputeConfigState) {
-    const l = await lifecycle();
-    return l.readComputeConfig(l.clientFromEnv(props?.host), id, props);
-  },
-};
+/** One provider instance, so Pulumi serializes it once per program. */
+export const computeConfigProvider = makeComputeConfigProvider();
 
 /**
  * An Anyscale compute config managed as code. Create registers version 1 (or the next version when the name

@@ -307,6 +307,7 @@ describe("errors a user can act on", () => {
       call: (c) =>
         c.createComputeConfig({
           name: "bad",
+          anonymous: false,
           new_version: true,
           config: { cloud_id: "cld_emulator1", head_node_type: { name: "head-node" } },
         }),
