@@ -62,6 +62,15 @@ export interface AirflowKubernetesArgs {
   readonly slackWebhookUrl?: pulumi.Input<string>;
   /** Airflow connection id of the Slack webhook; default `slack_alerts`. */
   readonly slackConnId?: string;
+  /** Slack API bot token (a secret); when set, becomes the Airflow connection `slackApiConnId` (conn type `slack`). */
+  readonly slackApiToken?: pulumi.Input<string>;
+  /** Airflow connection id of the Slack API token; default `slack_api_default` (what the rendered DAGs use). */
+  readonly slackApiConnId?: string;
+  /**
+   * Further connections (secrets), conn id → full Airflow connection as JSON or URI, e.g.
+   * `{ zendesk_default: '{"conn_type":"zendesk","host":"acme.zendesk.com","login":"bot@acme.com","extra":{"token":"…"}}' }`.
+   */
+  readonly extraConnections?: Readonly<Record<string, pulumi.Input<string>>>;
   /**
    * External metadata database URL (a secret), e.g. `postgresql://user:pass@host:5432/airflow?sslmode=require`.
    * When absent, the chart's bundled PostgreSQL runs in the namespace with a generated password.
@@ -113,7 +122,11 @@ export interface ResolvedAirflowKubernetesArgs {
   readonly chart: AirflowChart;
   readonly anyscaleConnId: string;
   readonly slackConnId: string;
+  readonly slackApiConnId: string;
   readonly hasSlackWebhook: boolean;
+  readonly hasSlackApiToken: boolean;
+  /** Connection ids delivered through the connections Secret, in env-var order. */
+  readonly connectionIds: readonly string[];
   readonly externalDatabase: boolean;
   readonly apiServerReplicas: number;
   readonly isPreview: boolean;
@@ -176,18 +189,30 @@ export function resolveArgs(args: AirflowKubernetesArgs): ResolvedAirflowKuberne
   }
   const anyscaleConnId = args.anyscaleConnId ?? "anyscale_conn";
   const slackConnId = args.slackConnId ?? "slack_alerts";
-  for (const [field, id] of [
+  const slackApiConnId = args.slackApiConnId ?? "slack_api_default";
+  const hasSlackWebhook = args.slackWebhookUrl !== undefined;
+  const hasSlackApiToken = args.slackApiToken !== undefined;
+  const named: Array<readonly [string, string]> = [
     ["anyscaleConnId", anyscaleConnId],
-    ["slackConnId", slackConnId],
-  ] as const) {
+    ...(hasSlackWebhook ? [["slackConnId", slackConnId] as const] : []),
+    ...(hasSlackApiToken ? [["slackApiConnId", slackApiConnId] as const] : []),
+    ...Object.keys(args.extraConnections ?? {})
+      .sort()
+      .map((id) => [`extraConnections.${id}`, id] as const),
+  ];
+  const seen = new Map<string, string>();
+  for (const [field, id] of named) {
     if (!CONN_ID.test(id)) {
       fail(
         `\`${field}\` must contain only letters, digits and '_' (it becomes AIRFLOW_CONN_<ID>); got ${JSON.stringify(id)}`,
       );
     }
-  }
-  if (anyscaleConnId.toUpperCase() === slackConnId.toUpperCase()) {
-    fail(`\`anyscaleConnId\` and \`slackConnId\` must differ; both are ${JSON.stringify(anyscaleConnId)}`);
+    const envName = id.toUpperCase();
+    const previous = seen.get(envName);
+    if (previous !== undefined) {
+      fail(`\`${field}\` and \`${previous}\` name the same connection (AIRFLOW_CONN_${envName})`);
+    }
+    seen.set(envName, field);
   }
   const apiServerReplicas = args.apiServerReplicas ?? 1;
   if (!Number.isInteger(apiServerReplicas) || apiServerReplicas < 1 || apiServerReplicas > 10) {
@@ -214,7 +239,10 @@ export function resolveArgs(args: AirflowKubernetesArgs): ResolvedAirflowKuberne
     chart,
     anyscaleConnId,
     slackConnId,
-    hasSlackWebhook: args.slackWebhookUrl !== undefined,
+    slackApiConnId,
+    hasSlackWebhook,
+    hasSlackApiToken,
+    connectionIds: named.map(([, id]) => id),
     externalDatabase: args.metadataDatabaseUrl !== undefined,
     apiServerReplicas,
     isPreview: args.isPreview ?? false,

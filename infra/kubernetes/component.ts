@@ -11,7 +11,12 @@ import {
   type AirflowKubernetesArgs,
   type ResolvedAirflowKubernetesArgs,
 } from "./args.js";
-import { anyscaleConnectionJson, connectionEnvVar, slackWebhookConnectionJson } from "./connections.js";
+import {
+  anyscaleConnectionJson,
+  connectionEnvVar,
+  slackApiConnectionJson,
+  slackWebhookConnectionJson,
+} from "./connections.js";
 import { dagConfigMap, DagFilesError, type DagConfigMap } from "./dagFiles.js";
 import { helmValues, OBJECT_NAMES } from "./values.js";
 
@@ -158,6 +163,14 @@ export class AstroKubernetesAirflow extends pulumi.ComponentResource {
       connectionData[connectionEnvVar(resolved.slackConnId)] = pulumi.secret(
         pulumi.output(args.slackWebhookUrl).apply(slackWebhookConnectionJson),
       );
+    }
+    if (args.slackApiToken !== undefined) {
+      connectionData[connectionEnvVar(resolved.slackApiConnId)] = pulumi.secret(
+        pulumi.output(args.slackApiToken).apply(slackApiConnectionJson),
+      );
+    }
+    for (const [connId, connection] of Object.entries(args.extraConnections ?? {})) {
+      connectionData[connectionEnvVar(connId)] = pulumi.secret(pulumi.output(connection));
     }
     const connections = new k8s.core.v1.Secret(
       `${name}-connections`,

@@ -22,3 +22,8 @@ export function anyscaleConnectionJson(apiToken: string): string {
 export function slackWebhookConnectionJson(webhookUrl: string): string {
   return JSON.stringify({ conn_type: "slackwebhook", password: webhookUrl });
 }
+
+/** Slack API (bot token `xoxb-…`): `SlackHook` uses conn type `slack` and the token from `conn.password`. */
+export function slackApiConnectionJson(token: string): string {
+  return JSON.stringify({ conn_type: "slack", password: token });
+}

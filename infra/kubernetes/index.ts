@@ -22,7 +22,12 @@ export {
   bundledDatabaseUrl,
   toFernetKey,
 } from "./component.js";
-export { anyscaleConnectionJson, connectionEnvVar, slackWebhookConnectionJson } from "./connections.js";
+export {
+  anyscaleConnectionJson,
+  connectionEnvVar,
+  slackApiConnectionJson,
+  slackWebhookConnectionJson,
+} from "./connections.js";
 export {
   CONFIGMAP_MAX_BYTES,
   configMapKey,

@@ -39,8 +39,7 @@ export function helmValues(input: HelmValuesInput): Record<string, unknown> {
   const home = AIRFLOW_HOME[r.distribution];
   const celery = r.executor === "CeleryExecutor";
 
-  const connectionEnv = [connectionEnvVar(r.anyscaleConnId)];
-  if (r.hasSlackWebhook) connectionEnv.push(connectionEnvVar(r.slackConnId));
+  const connectionEnv = r.connectionIds.map(connectionEnvVar);
 
   const values: Record<string, unknown> = {
     defaultAirflowRepository: r.image.repository,

@@ -19,7 +19,21 @@ import {
 const TOKEN_SENTINEL = "sentinel-anyscale-token-Q7x/+:@9";
 const SLACK_SENTINEL = "https://hooks.slack.com/services/TSENTINEL0/BSENTINEL0/sentinelWebhookSecret";
 const DB_SENTINEL = "postgresql://airflow:sentinel-db-pass@db.internal:5432/airflow?sslmode=require";
-const SENTINELS = [TOKEN_SENTINEL, SLACK_SENTINEL, "sentinel-db-pass", "generated-"];
+const SLACK_API_SENTINEL = "xoxb-sentinel-000000000000-slackapi";
+const ZENDESK_SENTINEL = JSON.stringify({
+  conn_type: "zendesk",
+  host: "acme.zendesk.com",
+  login: "bot@acme.example",
+  extra: { token: "sentinel-zendesk-token" },
+});
+const SENTINELS = [
+  TOKEN_SENTINEL,
+  SLACK_SENTINEL,
+  "sentinel-db-pass",
+  "generated-",
+  "slackapi",
+  "sentinel-zendesk-token",
+];
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const SECRET = "kubernetes:core/v1:Secret";
@@ -74,7 +88,12 @@ function releaseValues(mine: (type: string) => Recorded[]): Record<string, unkno
 describe("AstroKubernetesAirflow (astro-runtime, LocalExecutor, bundled DB)", () => {
   let mine: (type: string) => Recorded[];
   beforeAll(async () => {
-    ({ mine } = await deploy("astro", { slackWebhookUrl: pulumi.secret(SLACK_SENTINEL), isPreview: true }));
+    ({ mine } = await deploy("astro", {
+      slackWebhookUrl: pulumi.secret(SLACK_SENTINEL),
+      slackApiToken: pulumi.secret(SLACK_API_SENTINEL),
+      extraConnections: { zendesk_default: pulumi.secret(ZENDESK_SENTINEL) },
+      isPreview: true,
+    }));
   });
 
   it("creates the namespace and installs the pinned official chart into it", () => {
@@ -121,7 +140,17 @@ describe("AstroKubernetesAirflow (astro-runtime, LocalExecutor, bundled DB)", ()
 
   it("puts the Anyscale and Slack connections in a Kubernetes Secret exposed as AIRFLOW_CONN_* env vars", () => {
     const plain = secretStringData(mine(SECRET).find((s) => s.name === "astro-connections"));
-    expect(Object.keys(plain).sort()).toEqual(["AIRFLOW_CONN_ANYSCALE_CONN", "AIRFLOW_CONN_SLACK_ALERTS"]);
+    expect(Object.keys(plain).sort()).toEqual([
+      "AIRFLOW_CONN_ANYSCALE_CONN",
+      "AIRFLOW_CONN_SLACK_ALERTS",
+      "AIRFLOW_CONN_SLACK_API_DEFAULT",
+      "AIRFLOW_CONN_ZENDESK_DEFAULT",
+    ]);
+    expect(JSON.parse(plain["AIRFLOW_CONN_SLACK_API_DEFAULT"]!)).toEqual({
+      conn_type: "slack",
+      password: SLACK_API_SENTINEL,
+    });
+    expect(plain["AIRFLOW_CONN_ZENDESK_DEFAULT"]).toBe(ZENDESK_SENTINEL);
     expect(JSON.parse(plain["AIRFLOW_CONN_ANYSCALE_CONN"]!)).toEqual({
       conn_type: "anyscale",
       password: TOKEN_SENTINEL,
@@ -130,18 +159,15 @@ describe("AstroKubernetesAirflow (astro-runtime, LocalExecutor, bundled DB)", ()
       conn_type: "slackwebhook",
       password: SLACK_SENTINEL,
     });
-    expect(releaseValues(mine)["secret"]).toEqual([
-      {
-        envName: "AIRFLOW_CONN_ANYSCALE_CONN",
-        secretName: "airflow-pulumi-connections",
-        secretKey: "AIRFLOW_CONN_ANYSCALE_CONN",
-      },
-      {
-        envName: "AIRFLOW_CONN_SLACK_ALERTS",
-        secretName: "airflow-pulumi-connections",
-        secretKey: "AIRFLOW_CONN_SLACK_ALERTS",
-      },
-    ]);
+    const envs = [
+      "AIRFLOW_CONN_ANYSCALE_CONN",
+      "AIRFLOW_CONN_SLACK_ALERTS",
+      "AIRFLOW_CONN_SLACK_API_DEFAULT",
+      "AIRFLOW_CONN_ZENDESK_DEFAULT",
+    ];
+    expect(releaseValues(mine)["secret"]).toEqual(
+      envs.map((envName) => ({ envName, secretName: "airflow-pulumi-connections", secretKey: envName })),
+    );
     // A token rotation replaces/updates the Secret → new revision → pods restart to read the new env.
     expect(releaseValues(mine)["airflowPodAnnotations"]).toEqual({
       "llm-platform/connections-revision": "rv-1",

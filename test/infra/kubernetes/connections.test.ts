@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import {
   anyscaleConnectionJson,
   connectionEnvVar,
+  slackApiConnectionJson,
   slackWebhookConnectionJson,
 } from "../../../infra/kubernetes/connections.js";
 
@@ -34,6 +35,7 @@ describe("connection env vars", () => {
     // Characters that would need URL-encoding in the URI form.
     const token = "aph0_tok/+:@%?#en";
     const webhook = "https://hooks.slack.com/services/T000/B000/XXXX";
+    const slackToken = "xoxb-0000-test";
     const home = mkdtempSync(join(tmpdir(), "airflow-home-"));
     try {
       const script = [
@@ -41,8 +43,11 @@ describe("connection env vars", () => {
         "from anyscale_provider.hooks.anyscale import AnyscaleHook",
         "from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook",
         "c = AnyscaleHook(conn_id='anyscale_conn').get_connection('anyscale_conn')",
+        "from airflow.providers.slack.hooks.slack import SlackHook",
         "url = SlackWebhookHook(slack_webhook_conn_id='slack_alerts')._get_conn_params()['url']",
-        "print(json.dumps({'type': c.conn_type, 'password': c.password, 'slack_url': url}))",
+        "api = SlackHook(slack_conn_id='slack_api_default')",
+        "token = api._get_conn_params(api.get_connection('slack_api_default'))['token']",
+        "print(json.dumps({'type': c.conn_type, 'password': c.password, 'slack_url': url, 'slack_token': token}))",
       ].join("\n");
       const r = spawnSync(python, ["-c", script], {
         encoding: "utf8",
@@ -51,11 +56,17 @@ describe("connection env vars", () => {
           AIRFLOW_HOME: home,
           [connectionEnvVar("anyscale_conn")]: anyscaleConnectionJson(token),
           [connectionEnvVar("slack_alerts")]: slackWebhookConnectionJson(webhook),
+          [connectionEnvVar("slack_api_default")]: slackApiConnectionJson(slackToken),
         },
       });
       expect(r.status, r.stderr).toBe(0);
       const lastLine = r.stdout.trim().split("\n").pop() ?? "";
-      expect(JSON.parse(lastLine)).toEqual({ type: "anyscale", password: token, slack_url: webhook });
+      expect(JSON.parse(lastLine)).toEqual({
+        type: "anyscale",
+        password: token,
+        slack_url: webhook,
+        slack_token: slackToken,
+      });
     } finally {
       rmSync(home, { recursive: true, force: true });
     }

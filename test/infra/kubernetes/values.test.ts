@@ -45,7 +45,21 @@ describe("resolveArgs", () => {
     ["chart version", { chart: { version: "latest" } }, "`chart.version`"],
     ["chart repo", { chart: { repo: "http://insecure" } }, "`chart.repo`"],
     ["conn id", { anyscaleConnId: "anyscale-conn" }, "`anyscaleConnId`"],
-    ["same conn ids", { anyscaleConnId: "x", slackConnId: "X" }, "must differ"],
+    [
+      "same conn ids",
+      { anyscaleConnId: "x", slackConnId: "X", slackWebhookUrl: "u" },
+      "name the same connection",
+    ],
+    [
+      "extra conn id",
+      { extraConnections: { "zendesk-default": "{}" } },
+      "`extraConnections.zendesk-default`",
+    ],
+    [
+      "extra conn clashing with slack api",
+      { slackApiToken: "t", extraConnections: { SLACK_API_DEFAULT: "{}" } },
+      "name the same connection (AIRFLOW_CONN_SLACK_API_DEFAULT)",
+    ],
     ["replicas", { apiServerReplicas: 0 }, "`apiServerReplicas`"],
     ["timeout", { helmTimeoutSeconds: 5 }, "`helmTimeoutSeconds`"],
     ["env name", { env: { "BAD-NAME": "x" } }, "`env` key"],
@@ -134,13 +148,28 @@ describe("helmValues", () => {
     });
   });
 
-  it("exposes the Slack connection only when a webhook is configured", () => {
+  it("exposes each optional connection only when configured, in a stable order", () => {
     const envNames = (v: Record<string, unknown>) =>
       (v["secret"] as Array<{ envName: string }>).map((s) => s.envName);
     expect(envNames(values({}))).toEqual(["AIRFLOW_CONN_ANYSCALE_CONN"]);
     expect(envNames(values({ slackWebhookUrl: "u", slackConnId: "ops_slack" }))).toEqual([
       "AIRFLOW_CONN_ANYSCALE_CONN",
       "AIRFLOW_CONN_OPS_SLACK",
+    ]);
+    expect(
+      envNames(
+        values({
+          slackWebhookUrl: "u",
+          slackApiToken: "t",
+          extraConnections: { zendesk_default: "{}", a_first: "{}" },
+        }),
+      ),
+    ).toEqual([
+      "AIRFLOW_CONN_ANYSCALE_CONN",
+      "AIRFLOW_CONN_SLACK_ALERTS",
+      "AIRFLOW_CONN_SLACK_API_DEFAULT",
+      "AIRFLOW_CONN_A_FIRST",
+      "AIRFLOW_CONN_ZENDESK_DEFAULT",
     ]);
   });
 
