@@ -6,6 +6,6 @@ export const SCHEMA_ID = "https://llm-retraining-platform.invalid/pipelines/pipe
 
 /** Deterministic JSON text (2-space indent, trailing newline) of the pipeline JSON Schema. */
 export function pipelineJsonSchemaText(): string {
-  const schema = z.toJSONSchema(PipelineSchema, { io: "input", target: "draft-2020-12" });
+  const schema = z.toJSONSchema(PipelineSchema, { io: "input", target: "draft-2020-12", reused: "ref" });
   return JSON.stringify({ $id: SCHEMA_ID, title: "Pipeline definition", ...schema }, null, 2) + "\n";
 }

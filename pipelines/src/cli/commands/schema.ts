@@ -3,14 +3,26 @@ import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Command } from "commander";
 import { z } from "zod";
+import { REPO_ROOT } from "../../definitions-loader.js";
 import { pipelineJsonSchemaText } from "../../model/json-schema.js";
 import type { CliIo } from "../io.js";
 
 export const SchemaOptions = z.strictObject({ out: z.string().min(1).optional() });
 
+/**
+ * The schema text formatted with the repository's Prettier settings, so the committed file passes
+ * `prettier --check` (the lint step) without being excluded from it.
+ */
+export async function formattedSchemaText(): Promise<string> {
+  const prettier = await import("prettier");
+  const config =
+    (await prettier.resolveConfig(path.join(REPO_ROOT, "pipelines", "pipeline.schema.json"))) ?? {};
+  return prettier.format(pipelineJsonSchemaText(), { ...config, parser: "json" });
+}
+
 export async function runSchema(raw: unknown, io: CliIo): Promise<void> {
   const opts = SchemaOptions.parse(raw);
-  const text = pipelineJsonSchemaText();
+  const text = await formattedSchemaText();
   if (opts.out === undefined) {
     io.out(text);
     return;
