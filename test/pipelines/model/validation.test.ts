@@ -12,7 +12,7 @@ import {
 } from "../../../pipelines/src/model/index.js";
 import { clone, validPipeline } from "../fixtures/pipelines.js";
 
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument -- cases poke at untyped shapes on purpose */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return -- cases poke at untyped shapes on purpose */
 type Loose = any;
 
 const FILE = "defs/fixture.ts";
