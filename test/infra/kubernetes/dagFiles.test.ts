@@ -8,6 +8,7 @@ import {
   CONFIGMAP_MAX_BYTES,
   configMapKey,
   dagConfigMap,
+  dagFilesFromRendered,
   DagFilesError,
 } from "../../../infra/kubernetes/dagFiles.js";
 
@@ -21,6 +22,19 @@ describe("configMapKey", () => {
     ["a/b/c/d.py", "a..b..c..d.py"],
   ])("%s → %s", (given, want) => {
     expect(configMapKey(given)).toBe(want);
+  });
+});
+
+describe("dagFilesFromRendered", () => {
+  it("keeps dags/* relative to the DAGs folder and leaves the Anyscale YAML out", () => {
+    expect(
+      dagFilesFromRendered([
+        { path: "dags/a.py", content: "a" },
+        { path: "dags/sub/b.py", content: "b" },
+        { path: "anyscale/jobs/j.yaml", content: "j" },
+        { path: "anyscale/services/s.yaml", content: "s" },
+      ]),
+    ).toEqual({ "a.py": "a", "sub/b.py": "b" });
   });
 });
 
@@ -108,10 +122,8 @@ describe("the product's rendered output", () => {
   it.skipIf(!existsSync(renderDir))(
     "fits in one DAGs ConfigMap (skipped until test/golden/render is generated)",
     () => {
-      // The DAGs folder holds dags/* at its root and the Anyscale YAML beside them.
-      const files = Object.fromEntries(
-        Object.entries(readTree(renderDir)).map(([p, c]) => [p.startsWith("dags/") ? p.slice(5) : p, c]),
-      );
+      const tree = readTree(renderDir);
+      const files = dagFilesFromRendered(Object.entries(tree).map(([path, content]) => ({ path, content })));
       const cm = dagConfigMap(files);
       const share = ((100 * cm.totalBytes) / CONFIGMAP_MAX_BYTES).toFixed(1);
       console.log(
