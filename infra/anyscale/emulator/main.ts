@@ -64,7 +64,12 @@ buildProgram()
   .catch((err: unknown) => {
     const msg =
       err instanceof z.ZodError
-        ? err.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("\n")
+        ? err.issues
+            .map(
+              (i) =>
+                `--${i.path.map((p) => String(p).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(".")}: ${i.message}`,
+            )
+            .join("\n")
         : err instanceof Error
           ? err.message
           : String(err);
