@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,5 +187,18 @@ def run_completions(
     policy: RetryPolicy,
     seed: int = 0,
 ) -> list[Completion]:
-    """Synchronous wrapper around `complete_all` (starts its own event loop)."""
-    return asyncio.run(complete_all(endpoint, bodies, concurrency=concurrency, policy=policy, seed=seed))
+    """Synchronous wrapper around `complete_all` with its own event loop.
+
+    Inside a running loop (a Jupyter kernel) the batch runs on a worker thread, since a thread can
+    drive only one loop.
+    """
+
+    def run() -> list[Completion]:
+        return asyncio.run(complete_all(endpoint, bodies, concurrency=concurrency, policy=policy, seed=seed))
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return run()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="completions") as pool:
+        return pool.submit(run).result()
