@@ -37,6 +37,7 @@ describe("anyscale:emulator CLI", () => {
       const err = await testClient(url, { token: "sss_other" })
         .listClouds()
         .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AnyscaleApiError);
       expect((err as AnyscaleApiError).status).toBe(401);
       expect(p.output().out).not.toContain(TOKEN);
     } finally {
