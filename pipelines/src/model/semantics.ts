@@ -199,6 +199,15 @@ function checkTask(
         [...path, "triggerRule"],
         "teardown tasks get their trigger rule from Airflow's setup/teardown; remove it",
       );
+    // Without work between setup and teardown, Airflow would run the teardown right after the rollout.
+    const scoped = task.dependsOn.some((d) =>
+      task.setups.some((s) => d !== s && descendants(s, edges).has(d)),
+    );
+    if (!scoped)
+      add(
+        [...path, "dependsOn"],
+        "a teardown must depend on the last task of its setups' scope (else it runs right after the setup)",
+      );
     task.setups.forEach((ref, k) => {
       const setup = taskById.get(ref);
       if (!setup) add([...path, "setups", k], `unknown task id "${ref}"`);

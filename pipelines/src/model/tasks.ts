@@ -17,6 +17,7 @@ import {
   ENV_NAME_PATTERN,
   IMPORT_PATH_PATTERN,
   LOCAL_TASK_ID_PATTERN,
+  SLACK_CHANNEL_PATTERN,
   AIRFLOW_KEY_MAX,
   AIRFLOW_KEY_PATTERN,
   TASK_REF_PATTERN,
@@ -292,7 +293,12 @@ export const SlackTaskSchema = z.strictObject({
   connection: z
     .union([ConnectionId, ParamRefSchema])
     .describe("Slack API connection id (or a param holding it)."),
-  channel: z.union([PlainString, ParamRefSchema]).describe("Channel id or #name."),
+  channel: z
+    .union([
+      z.string().regex(SLACK_CHANNEL_PATTERN, { message: "must be a Slack channel id (C0123ABC) or #name" }),
+      ParamRefSchema,
+    ])
+    .describe("Channel id or #name."),
   text: TemplatedString.describe("Message text (mrkdwn)."),
 });
 

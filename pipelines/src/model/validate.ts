@@ -147,6 +147,17 @@ export function validatePipelines(loaded: readonly LoadedDefinition[]): Pipeline
           path: `${formatPath(t.path)}.dagId`,
           message: `no loaded pipeline has dag id "${t.task.dagId}"`,
         });
+      if (t.task.kind === "triggerPipeline" && dagIds.has(t.task.dagId)) {
+        // dag_run.conf overrides params; a key that is not a param of the target is a silent typo.
+        const target = pipelines.find((q) => q.dagId === (t.task as { dagId: string }).dagId)!;
+        for (const key of Object.keys(t.task.conf))
+          if (!Object.hasOwn(target.params, key))
+            issues.push({
+              file,
+              path: `${formatPath(t.path)}.conf.${key}`,
+              message: `"${key}" is not a param of ${target.dagId} (params: ${Object.keys(target.params).join(", ")})`,
+            });
+      }
       if (t.task.kind === "triggerPipeline" && t.task.dagId === p.dagId)
         issues.push({
           file,

@@ -13,7 +13,10 @@ describe("README example", () => {
     expect(example, "a ```ts block in pipelines/README.md").toBeDefined();
     const dir = await tempDir();
     await mkdir(path.join(dir, "defs"));
-    const model = path.relative(path.join(dir, "defs"), path.join(REPO, "pipelines", "src", "model", "index.js"));
+    const model = path.relative(
+      path.join(dir, "defs"),
+      path.join(REPO, "pipelines", "src", "model", "index.js"),
+    );
     await writeFile(
       path.join(dir, "defs", "readme_example.ts"),
       example!.replace('"../src/model/index.js"', JSON.stringify(model)),

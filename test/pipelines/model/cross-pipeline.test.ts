@@ -69,6 +69,21 @@ describe("validatePipelines", () => {
       want: 'defs/p0.ts: tasks.7.dagId: no loaded pipeline has dag id "ghost"',
     },
     {
+      name: "trigger conf key that is not a param of the target",
+      given: () => {
+        const p = clone(validPipeline("a")) as Loose;
+        p.tasks.push({
+          kind: "triggerPipeline",
+          id: "kick",
+          dependsOn: ["train"],
+          dagId: "b",
+          conf: { epoch: 3 },
+        });
+        return [p, validPipeline("b")];
+      },
+      want: 'defs/p0.ts: tasks.7.conf.epoch: "epoch" is not a param of b (params: epochs, threshold)',
+    },
+    {
       name: "pipeline triggering itself",
       given: () => {
         const p = clone(validPipeline("a")) as Loose;

@@ -344,6 +344,16 @@ const cases: Case[] = [
     want: { path: "tasks.6.tasks.1.triggerRule", message: /setup\/teardown/ },
   },
   {
+    name: "teardown with nothing between it and its setup",
+    given: (p) => (p.tasks[6].tasks[1].dependsOn = []),
+    want: { path: "tasks.6.tasks.1.dependsOn", message: /runs right after the setup/ },
+  },
+  {
+    name: "slack channel that is neither an id nor a #name",
+    given: (p) => (p.tasks[4].channel = "ai team"),
+    want: { path: "tasks.4.channel", message: /./ },
+  },
+  {
     name: "two jobs with the same Anyscale name",
     given: (p) => p.tasks.push({ ...clone(p.tasks[0]), id: "train2" }),
     want: { path: "tasks.7.name", message: /also used by task "train"/ },
