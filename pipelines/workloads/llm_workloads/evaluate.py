@@ -153,9 +153,13 @@ def load_records(uri: str, what: str) -> tuple[list[tuple[int, dict[str, Any]]],
         raw = storage.read_bytes(uri)
     except storage.StorageError as error:
         raise EvaluationInputError(f"{what}: {error}") from error
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise EvaluationInputError(f"{what}: {uri} is not UTF-8 text (byte {error.start})") from error
     rows: list[tuple[int, dict[str, Any]]] = []
     problems: list[str] = []
-    for number, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:

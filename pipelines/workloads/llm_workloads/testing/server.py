@@ -122,6 +122,8 @@ class RunningServer:
 
     url: str
     requests: list[ChatRequest] = field(default_factory=list)
+    max_in_flight: int = 0  # most chat requests being handled at the same time
+    _in_flight: int = 0
     _httpd: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _closing: threading.Event = field(default_factory=threading.Event)
@@ -222,10 +224,16 @@ def _make_handler(
             with lock:
                 state.requests.append(request)
                 number = len(state.requests)
-            action = responder(request)
-            if isinstance(action, Hang):
-                state._closing.wait(action.seconds)
-                action = action.then if action.then is not None else HttpError(504, "scripted hang")
+                state._in_flight += 1
+                state.max_in_flight = max(state.max_in_flight, state._in_flight)
+            try:
+                action = responder(request)
+                if isinstance(action, Hang):
+                    state._closing.wait(action.seconds)
+                    action = action.then if action.then is not None else HttpError(504, "scripted hang")
+            finally:
+                with lock:
+                    state._in_flight -= 1
             if isinstance(action, Reply):
                 self._send(200, json.dumps(_completion_body(request, action, number)).encode())
             elif isinstance(action, HttpError):
