@@ -190,13 +190,13 @@ class DagWriter {
     if (this.needs.literal) this.imports.add("airflow.sdk", "literal");
 
     const helpers = this.helpers();
-    const parts = [this.imports.render()];
-    if (helpers) parts.push(helpers);
     // Tasks live in one dict keyed by full task id: edges read like the definition, and no variable name has to be
     // derived from (and match, for ruff's AIR001) a task id that may not be an identifier.
     body.unshift("tasks = {}");
-    parts.push(`with DAG(${dagArgs}) as dag:\n${indent(body.join("\n\n"), 1)}`);
-    return `${headerLine(this.input.file)}\n${parts.join("\n\n\n")}\n`;
+    const dagBlock = `with DAG(${dagArgs}) as dag:\n${indent(body.join("\n\n"), 1)}`;
+    // isort (ruff I001) wants two blank lines after imports before a def, one before other statements.
+    const tail = helpers ? `\n\n\n${helpers}\n\n\n${dagBlock}` : `\n\n${dagBlock}`;
+    return `${headerLine(this.input.file)}\n${this.imports.render()}${tail}\n`;
   }
 
   private helpers(): string {

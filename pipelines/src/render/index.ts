@@ -9,6 +9,7 @@ import { flattenTasks } from "../graph/tasks.js";
 import type { Pipeline } from "../model/pipeline.js";
 import type { AnyscaleServiceTask } from "../model/tasks.js";
 import { anyscaleYaml, jobConfig, serviceConfig } from "./anyscale-yaml.js";
+import { toYaml } from "./yaml.js";
 import { headerLine, renderDag } from "./dag.js";
 import { expectedGraph, type ExpectedGraph } from "./expected-graph.js";
 import { naming, RenderError } from "./names.js";
@@ -47,7 +48,7 @@ export function renderAllSync(defs: readonly LoadedDefinition[], opts: RenderOpt
   const computeConfigs = opts.computeConfigs ?? {};
   const files: RenderedFile[] = [];
   const owners = new Map<string, string>(); // output path -> definition file (for collision messages)
-  const services = new Map<string, { content: string; file: string }>();
+  const services = new Map<string, { body: string; files: Set<string> }>();
 
   const claim = (path: string, file: string, where: readonly (string | number)[], what: string): void => {
     const prev = owners.get(path);
@@ -73,23 +74,25 @@ export function renderAllSync(defs: readonly LoadedDefinition[], opts: RenderOpt
         const task: AnyscaleServiceTask = t.task;
         const config = serviceConfig(task, names, computeConfigs, file, t.path);
         const path = `anyscale/services/${String(config.name)}.yaml`;
-        const content = anyscaleYaml(header, config);
+        const body = toYaml(config);
         const prev = services.get(path);
         if (prev === undefined) {
           claim(path, file, [...t.path, "name"], `Anyscale service "${String(config.name)}"`);
-          services.set(path, { content, file });
-          files.push({ path, content });
-        } else if (prev.content !== content) {
-          // Several rollouts of one service (canary, then promote) must describe the same service.
+          services.set(path, { body, files: new Set([file]) });
+        } else if (prev.body !== body) {
+          // Several rollouts of one service (canary, then promote; or several pipelines) must describe the same
+          // service: there is one YAML file per service name.
           throw new RenderError(
             file,
             t.path,
-            `Anyscale service "${String(config.name)}" is rolled out with a different spec than in ${prev.file}`,
+            `Anyscale service "${String(config.name)}" is rolled out with a different spec than in ${[...prev.files][0]}`,
           );
-        }
+        } else prev.files.add(file);
       }
     }
   }
+  for (const [path, { body, files: from }] of services)
+    files.push({ path, content: `${headerLine([...from].sort(compareStrings).join(", "))}\n${body}` });
   return validateRenderedPaths(files);
 }
 

@@ -303,9 +303,16 @@ export const assetScheduledInput: PipelineInput = {
       queryAuthTokenEnabled: false,
     },
     {
+      kind: "python",
+      id: "smoke",
+      dependsOn: ["rollout"],
+      callable: "llm_workloads.airflow_tasks.decision:read_decision",
+      args: { decision_uri: "s3://bucket/smoke.json" },
+    },
+    {
       kind: "serviceTeardown",
       id: "stop",
-      dependsOn: ["rollout"],
+      dependsOn: ["smoke"],
       service: "inplace-svc",
       action: "terminate",
       setups: ["rollout"],

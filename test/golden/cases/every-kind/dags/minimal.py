@@ -5,7 +5,6 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, task
 
-
 with DAG(
     dag_id="minimal",
     dag_display_name="Minimal",

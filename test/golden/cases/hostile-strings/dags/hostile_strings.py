@@ -8,7 +8,6 @@ from airflow.providers.slack.operators.slack import SlackAPIPostOperator
 from airflow.sdk import DAG, Asset, Param, TaskGroup, literal, task
 from anyscale_provider.operators.anyscale import SubmitAnyscaleJob
 
-
 with DAG(
     dag_id="hostile_strings",
     dag_display_name="q' d\" tq''' tdq\"\"\" bs\\ nul\x00 nl\n cr\r tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{ } {x} % # $HOME `id` ;|&",

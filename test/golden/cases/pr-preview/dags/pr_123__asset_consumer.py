@@ -79,6 +79,14 @@ with DAG(
         wait_for_completion=True,
     )
 
+    @task(task_id="smoke")
+    def run_smoke(**context: Any) -> Any:
+        from llm_workloads.airflow_tasks.decision import read_decision as workload
+
+        return workload(decision_uri="s3://bucket/smoke.json")
+
+    tasks["smoke"] = run_smoke()
+
     @task(task_id="stop")
     def run_stop(**context: Any) -> str:
         return _clean_up_service(
@@ -87,7 +95,9 @@ with DAG(
 
     tasks["stop"] = run_stop()
 
+    tasks["rollout"] >> tasks["smoke"]
     tasks["rollout"] >> tasks["stop"]
+    tasks["smoke"] >> tasks["stop"]
     tasks["trigger"] >> tasks["rollout"]
 
     tasks["stop"].as_teardown(setups=[tasks["rollout"]])
