@@ -68,6 +68,19 @@ describe("transport", () => {
     expect(c.stats.attempts).toBe(3);
   });
 
+  it("times out slow calls and retries them before giving up", async () => {
+    const local = await startValidatedEmulator({ faults: { latencyMs: 300 } });
+    const c = testClient(local.url, {
+      timeoutMs: 50,
+      retries: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 2 },
+    });
+    const err = await c.listClouds().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AnyscaleConnectionError);
+    expect((err as Error).message).toMatch(/timeout|aborted/i);
+    expect(c.stats.attempts).toBe(2);
+    await local.close();
+  });
+
   it("honours Retry-After on 429 (sleeps at least the hinted time)", async () => {
     const local = await startValidatedEmulator({
       faults: { rate: 1, statuses: [429], retryAfterSeconds: 2 },

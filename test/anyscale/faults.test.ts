@@ -1,4 +1,5 @@
-// Under 30 % injected 429/5xx answers (half of the 500/502s arriving after the request took effect), 200
+// Under 30 % injected 429/5xx answers and dropped connections (half of the 500/502s and drops happening after
+// the request took effect), 200
 // consecutive operations all succeed and no create happens twice (counted server-side).
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { AnyscaleClient } from "../../infra/anyscale/client.js";
@@ -11,7 +12,7 @@ let client: AnyscaleClient;
 beforeAll(async () => {
   emu = await startValidatedEmulator({
     seed: 7,
-    faults: { rate: 0.3, statuses: [429, 500, 502, 503], afterCommitShare: 0.5 },
+    faults: { rate: 0.3, statuses: [0, 429, 500, 502, 503], afterCommitShare: 0.5 },
   });
   client = testClient(emu.url, { retries: { maxRetries: 12, baseDelayMs: 1, maxDelayMs: 4 } });
 });

@@ -12,9 +12,9 @@ export interface FaultOptions {
   latencyMs?: number;
   /** Share (0..1) of API requests answered with an injected error from `statuses`. */
   rate?: number;
-  /** Statuses to inject (default [429, 500, 502, 503]). */
+  /** Statuses to inject (default [429, 500, 502, 503]); 0 drops the connection without an answer. */
   statuses?: number[];
-  /** For injected 500/502/504: share (0..1) returned AFTER the request took effect (default 0.5). */
+  /** For injected 500/502/504 and dropped connections: share (0..1) AFTER the request took effect (default 0.5). */
   afterCommitShare?: number;
   /** Retry-After seconds sent with injected 429/503 (default 0). */
   retryAfterSeconds?: number;
@@ -464,11 +464,17 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
         status === 429 || status === 503
           ? { ...headers, "retry-after": String(faults.retryAfterSeconds ?? 0) }
           : headers;
-      if (injected !== undefined && !afterCommit) {
+      // Status 0 = drop the connection without an answer (a reset, as a client sees it).
+      const fail = (status: number, after: boolean) => {
         stats.injected += 1;
-        exchange(injected, injectedBody(injected), true);
-        return send(res, injected, injectedBody(injected), injectedHeaders(injected));
-      }
+        exchange(status, status === 0 ? undefined : injectedBody(status), true, after);
+        if (status === 0) {
+          res.socket?.destroy();
+          return;
+        }
+        send(res, status, injectedBody(status), injectedHeaders(status));
+      };
+      if (injected !== undefined && !afterCommit) return fail(injected, false);
 
       let status: number;
       let body: unknown;
@@ -488,12 +494,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
           body = errorBody(e);
         }
       }
-      if (injected !== undefined) {
-        // The request took effect but the answer is lost: the dangerous case for a blind retry.
-        stats.injected += 1;
-        exchange(injected, injectedBody(injected), true, true);
-        return send(res, injected, injectedBody(injected), injectedHeaders(injected));
-      }
+      // The request took effect but the answer is lost: the dangerous case for a blind retry.
+      if (injected !== undefined) return fail(injected, true);
       exchange(status, body);
       send(res, status, body, headers);
     })().catch((e: unknown) => {
