@@ -1,12 +1,13 @@
 /**
  * Loads pipeline definition modules: every `*.ts` file directly in the folder (sorted, so output order is
  * stable), imported with dynamic `import()` (tsx is the loader). The default export must be a pipeline.
- * A module that fails to import or validate is a DefinitionError naming that file.
+ * Modules that fail to import or validate are reported together in one DefinitionError, each issue naming its
+ * file; nothing is returned unless every module is valid.
  */
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { DefinitionError } from "./model/errors.js";
+import { DefinitionError, type DefinitionIssue } from "./model/errors.js";
 import { parsePipeline, validatePipelines, type LoadedDefinition } from "./model/validate.js";
 
 export type { LoadedDefinition };
@@ -23,7 +24,7 @@ export function displayPath(file: string): string {
 
 /**
  * Loads and validates every definition in `dir` (default `pipelines/definitions/`), including the checks that
- * span pipelines. Throws DefinitionError on the first module that fails, or with every cross-pipeline problem.
+ * span pipelines. Throws DefinitionError listing every problem found.
  */
 export async function loadDefinitions(dir: string = DEFAULT_DEFINITIONS_DIR): Promise<LoadedDefinition[]> {
   const abs = path.resolve(dir);
@@ -45,7 +46,9 @@ export async function loadDefinitions(dir: string = DEFAULT_DEFINITIONS_DIR): Pr
   if (files.length === 0)
     throw new DefinitionError([{ file: shown, path: "", message: "contains no definition modules (*.ts)" }]);
 
+  // Every module is tried, so one run reports the problems of all files (each naming its file).
   const loaded: LoadedDefinition[] = [];
+  const issues: DefinitionIssue[] = [];
   for (const name of files) {
     const full = path.join(abs, name);
     const file = displayPath(full);
@@ -53,14 +56,25 @@ export async function loadDefinitions(dir: string = DEFAULT_DEFINITIONS_DIR): Pr
     try {
       mod = (await import(pathToFileURL(full).href)) as { default?: unknown };
     } catch (e) {
-      throw new DefinitionError([{ file, path: "", message: `cannot import module: ${errText(e)}` }]);
+      issues.push({ file, path: "", message: `cannot import module: ${errText(e)}` });
+      continue;
     }
-    if (mod.default === undefined)
-      throw new DefinitionError([
-        { file, path: "", message: "has no default export (export default definePipeline({...}))" },
-      ]);
-    loaded.push({ file, pipeline: parsePipeline(mod.default, file) });
+    if (mod.default === undefined) {
+      issues.push({
+        file,
+        path: "",
+        message: "has no default export (export default definePipeline({...}))",
+      });
+      continue;
+    }
+    try {
+      loaded.push({ file, pipeline: parsePipeline(mod.default, file) });
+    } catch (e) {
+      if (!(e instanceof DefinitionError)) throw e;
+      issues.push(...e.issues);
+    }
   }
+  if (issues.length > 0) throw new DefinitionError(issues);
   validatePipelines(loaded);
   return loaded;
 }

@@ -69,3 +69,22 @@ describe("loading a definitions folder", () => {
     expect(r.err).toContain(`error: ${file}: tasks.0.id: must match`);
   });
 });
+
+describe("several broken modules", () => {
+  it("are all reported in one run, each naming its file", async () => {
+    const dir = await tempDir();
+    const bad = validPipeline("bad_one");
+    bad.defaultArgs.retries = 0;
+    const defs = await writeDefinitions(dir, {
+      a_throws: { source: 'throw new Error("first");\n' },
+      b_bad: bad,
+      c_good: validPipeline("good_one"),
+    });
+    const r = await run(["render-dags", "--definitions", "defs", "--out", "out"], dir);
+    expect(r.code).toBe(1);
+    expect(r.err.trim().split("\n")).toEqual([
+      `error: ${path.join(defs, "a_throws.ts")}: cannot import module: first`,
+      `error: ${path.join(defs, "b_bad.ts")}: defaultArgs.retries: retries must be at least 2`,
+    ]);
+  });
+});
