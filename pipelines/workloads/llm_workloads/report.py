@@ -235,10 +235,12 @@ def render_markdown(
 def evaluated_models(evaluation_uri: str) -> list[dict[str, Any]]:
     """Every `<label>.json` pointer directly under the evaluate output root, with its metrics."""
     root = evaluation_uri.rstrip("/")
+    # list_uris gives s3:// URIs for S3 and plain paths for local roots (also for file:// roots).
+    prefix = root if storage.is_s3(root) else str(storage.local_path(root))
     entries: list[dict[str, Any]] = []
     for uri in storage.list_uris(root):
-        relative = uri[len(root) :].lstrip("/") if uri.startswith(root) else uri.rsplit("/", 1)[-1]
-        if "/" in relative or not relative.endswith(".json"):
+        relative = uri[len(prefix) :].lstrip("/")
+        if not uri.startswith(prefix) or "/" in relative or not relative.endswith(".json"):
             continue
         pointer = storage.read_json(uri)
         if not isinstance(pointer, dict) or "results_uri" not in pointer:

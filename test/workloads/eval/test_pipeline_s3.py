@@ -197,3 +197,17 @@ def test_too_few_items_is_keep_champion_end_to_end(
     # 10 items: below the minimum, and (6 -> 9 right) not significant either; both reasons are recorded.
     assert small["decision"] == "keep_champion" and small["failed_checks"] == ["min_items", "significance"]
     assert format_slack_summary(small).startswith(f":warning: Keep champion `{CHAMPION}`")
+
+
+def test_report_cli_in_a_fresh_process_gives_the_same_bytes(local_run: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "report"
+    subprocess.run(
+        [sys.executable, "-m", "llm_workloads.report", "--evaluation-uri", f"{local_run}/eval",
+         "--decision-uri", f"{local_run}/decision.json", "--output-uri", str(out)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    in_process = report.build_report(f"{local_run}/eval", f"{local_run}/decision.json")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == in_process
