@@ -18,6 +18,10 @@ whose request failed or whose answer does not parse: those count as wrong, never
 * parse_failure_rate: answers received but not parseable, over n.
 * request_failure_rate: requests that failed after all retries, over n.
 
+Answers are parsed strictly with `llm_workloads.mr.parse_mr` (surrounding whitespace aside): text
+around the representation, code fences or an "Output:" prefix make the answer unparseable, because
+the consumers of the extracted data need exactly this format.
+
 Micro P/R/F1 use F1 = 2TP / (2TP + FP + FN); any 0/0 is defined as 0.0, so no metric is ever NaN.
 Every metric is computed from per-item counts, so the comparison can bootstrap it by resampling items.
 """

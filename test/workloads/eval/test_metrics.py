@@ -85,3 +85,27 @@ def test_all_failed_gives_zeros_not_nan() -> None:
     m = aggregate(rows)
     assert m["request_failure_rate"] == 1.0
     assert all(v == 0.0 for k, v in m.items() if k != "request_failure_rate")
+
+
+def test_on_every_viggo_record_order_never_matters_and_one_changed_value_always_does(
+    viggo_records: list[dict],
+) -> None:
+    from llm_workloads.mr import LIST_VALUED_SLOTS, MeaningRepresentation, render_mr
+
+    for record in viggo_records:
+        ref = mr(record["messages"][2]["content"])
+        reordered = MeaningRepresentation(
+            ref.act,
+            tuple((s, tuple(reversed(v)) if s in LIST_VALUED_SLOTS else v) for s, v in reversed(ref.slots)),
+        )
+        assert score_item(ref, render_mr(reordered)).exact_match, record
+        name, values = ref.slots[-1]
+        changed = MeaningRepresentation(ref.act, (*ref.slots[:-1], (name, ("changed value",))))
+        s = score_item(ref, render_mr(changed))
+        assert not s.exact_match and s.act_correct and s.slot_names_match
+        assert (s.value_fp, s.value_fn) == (1, max(len(values), 1))
+
+
+def test_strict_parsing_of_wrapped_answers() -> None:
+    assert score_item(REF, "```\n" + "inform(name[Dirt: Showdown])" + "\n```").parse_failed
+    assert score_item(REF, "Output: inform(name[Dirt: Showdown])").parse_failed

@@ -211,3 +211,13 @@ def test_report_cli_in_a_fresh_process_gives_the_same_bytes(local_run: str, tmp_
     )  # fmt: skip
     in_process = report.build_report(f"{local_run}/eval", f"{local_run}/decision.json")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == in_process
+
+
+def test_branch_for_follows_only_a_validated_decision(local_run: str) -> None:
+    from llm_workloads.airflow_tasks.decision import branch_for
+
+    small = read_decision(f"{local_run}/decision.json")
+    assert branch_for(small, "rollout.promote", "alert.keep") == "rollout.promote"
+    assert branch_for({**small, "decision": "keep_champion", "promote": False}, "p", "k") == "k"
+    with pytest.raises(DecisionFileError):
+        branch_for({"decision": "promote"}, "p", "k")  # not read_decision's dict: never default to promote

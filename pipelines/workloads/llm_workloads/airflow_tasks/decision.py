@@ -89,6 +89,16 @@ def read_decision(decision_uri: str) -> dict[str, Any]:
     return summarise_decision(document, decision_uri)
 
 
+def branch_for(decision: Mapping[str, Any], promote_task_id: str, keep_task_id: str) -> str:
+    """The task id a `@task.branch` should follow for `read_decision`'s dict (anything else raises)."""
+    value = decision.get("decision")
+    if value == "promote" and decision.get("promote") is True:
+        return promote_task_id
+    if value == "keep_champion" and decision.get("promote") is False:
+        return keep_task_id
+    raise DecisionFileError(f"decision: expected read_decision's dict, got decision={value!r}")
+
+
 def format_slack_summary(decision: Mapping[str, Any], report_url: str | None = None) -> str:
     """A few lines for Slack from `read_decision`'s dict (a full decision document is accepted too)."""
     small = decision if "champion_value" in decision else summarise_decision(decision, "decision")
