@@ -189,11 +189,15 @@ def test_wrong_token_means_every_request_fails_and_exit_1(
     assert "every request failed" in capsys.readouterr().err
 
 
-def test_token_file_secret(tmp_path: Path, write_records: WriteRecords) -> None:
+def test_token_file_secret_and_global_canary(tmp_path: Path, write_records: WriteRecords) -> None:
     write_records(tmp_path / "test.jsonl", [(s, mr) for s, mr, _ in SCRIPT[:1]])
     (tmp_path / "token").write_text(TOKEN + "\n")
     with serve(scripted(), token=TOKEN) as server:
-        assert run_eval(tmp_path, server.url, env={"LLM_ENDPOINT_TOKEN_FILE": str(tmp_path / "token")}) == 0
+        env = {"LLM_ENDPOINT_TOKEN_FILE": str(tmp_path / "token")}
+        assert run_eval(tmp_path, server.url, "--canary", env=env) == 0
+        assert [r.canary for r in server.requests] == [True]
+    results, _ = load_outputs(tmp_path)
+    assert results["settings"]["endpoint"]["route"] == "canary"
 
 
 def test_token_is_never_accepted_on_the_command_line(tmp_path: Path, write_records: WriteRecords) -> None:
