@@ -127,3 +127,40 @@ def test_kernel_runs_the_venv_interpreter(monkeypatch: pytest.MonkeyPatch) -> No
         env={**os.environ, "PATH": path_value}
     )
     assert notebook.cells[0].outputs[0]["text"].strip() == sys.prefix
+
+
+def test_anyscale_mode_calls_match_the_installed_sdk() -> None:
+    """The anyscale-mode cells cannot run here; check every SDK call and config keyword statically."""
+    import ast
+    import dataclasses
+    import inspect
+
+    import anyscale
+    from anyscale.job.models import JobConfig
+    from anyscale.service.models import ServiceConfig
+
+    known = {
+        "ServiceConfig": {f.name for f in dataclasses.fields(ServiceConfig)},
+        "JobConfig": {f.name for f in dataclasses.fields(JobConfig)},
+        "anyscale.service.deploy": set(inspect.signature(anyscale.service.deploy).parameters),
+        "anyscale.service.wait": set(inspect.signature(anyscale.service.wait).parameters),
+        "anyscale.service.status": set(inspect.signature(anyscale.service.status).parameters),
+        "anyscale.job.submit": set(inspect.signature(anyscale.job.submit).parameters),
+        "anyscale.job.wait": set(inspect.signature(anyscale.job.wait).parameters),
+    }
+    seen: set[str] = set()
+    for path in NOTEBOOKS:
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type != "code":
+                continue
+            for node in ast.walk(ast.parse(cell.source)):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = ast.unparse(node.func)
+                if name.startswith("anyscale.") or name in ("ServiceConfig", "JobConfig"):
+                    assert name in known, f"{path.name}: unchecked SDK call {name}"
+                    keywords = {k.arg for k in node.keywords if k.arg}
+                    assert keywords <= known[name], f"{path.name}: {name} has no {keywords - known[name]}"
+                    seen.add(name)
+    assert {"ServiceConfig", "JobConfig", "anyscale.service.deploy", "anyscale.job.submit"} <= seen

@@ -220,7 +220,13 @@ def resolve_endpoint(
     if service_name:
         import anyscale  # lazy: only needed inside Anyscale
 
-        status = anyscale.service.status(name=service_name)
+        try:
+            status = anyscale.service.status(name=service_name)
+        except Exception as error:  # the SDK raises plain exceptions (not found, auth, network)
+            raise EvaluationInputError(
+                f"--service-name: cannot read the status of service {service_name!r}: "
+                f"{type(error).__name__}: {error}"
+            ) from error
         if not status.query_url:
             raise EvaluationInputError(
                 f"--service-name: service {service_name!r} has no query URL (state {status.state})"

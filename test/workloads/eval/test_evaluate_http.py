@@ -261,6 +261,13 @@ def test_service_name_resolves_url_and_token_through_the_anyscale_sdk(
         # --canary needs a canary version: this service has none, so the run is refused before any request.
         assert evaluate.main([*args, "--canary", "--output-uri", str(tmp_path / "out3")], env={}) == 2
     assert calls == ["viggo-llm", "viggo-llm"]
+
+    def missing(name: str, **_: object) -> ServiceStatus:
+        raise RuntimeError(f"Service with name '{name}' was not found.")
+
+    monkeypatch.setattr(anyscale.service, "status", missing)
+    assert evaluate.main([*args, "--output-uri", str(tmp_path / "out4")], env={}) == 2
+    assert not (tmp_path / "out4").exists()
     pointer = json.loads((tmp_path / "out" / f"{evaluate.slug(MODEL)}.json").read_text())
     settings = json.loads((Path(pointer["results_uri"]) / "results.json").read_text())["settings"]
     assert settings["endpoint"] == {"service": "viggo-llm", "route": "primary"}
