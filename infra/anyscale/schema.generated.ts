@@ -299,6 +299,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v2/decorated_ha_jobs/job_runs/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Runs (attempts) of jobs, keyed by job id (the SDK's job.status reads them). */
+        post: operations["search_job_runs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ext/v0/production_jobs/{production_job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A job by id (external API; the SDK's job.status and the Airflow provider read it). */
+        get: operations["get_production_job"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ext/v0/production_jobs/{production_job_id}/terminate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Terminate a job (external API; the SDK's job.terminate calls it). */
+        post: operations["terminate_production_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v2/services-v2/apply": {
         parameters: {
             query?: never;
@@ -701,6 +752,31 @@ export interface components {
         DecoratedproductionjobListResponse: {
             results: components["schemas"]["DecoratedProductionJob"][];
             metadata?: components["schemas"]["ListResponseMetadata"];
+        };
+        SearchJobRunsRequest: {
+            ha_job_ids: string[];
+            max_runs_per_job?: number | null;
+            run_name?: string | null;
+            sort_by_clauses?: {
+                [key: string]: unknown;
+            }[] | null;
+        };
+        JobRunSummary: {
+            id: string;
+            name: string;
+            /** @enum {string} */
+            status: "RUNNING" | "COMPLETED" | "PENDING" | "STOPPED" | "SUCCEEDED" | "FAILED" | "UNKNOWN";
+            /** Format: date-time */
+            created_at: string;
+            ha_job_id: string;
+            cluster_id: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+        };
+        SearchJobRunsResponse: {
+            results: {
+                [key: string]: components["schemas"]["JobRunSummary"][];
+            };
         };
         /** @enum {string} */
         ServiceEventCurrentState: "RUNNING" | "UNHEALTHY" | "SYSTEM_FAILURE" | "USER_ERROR_FAILURE" | "STARTING" | "TERMINATING" | "TERMINATED" | "UPDATING" | "ROLLING_OUT" | "ROLLING_BACK";
@@ -1228,6 +1304,77 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Termination requested (goal_state TERMINATED) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalproductionjobResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    search_job_runs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SearchJobRunsRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchJobRunsResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    get_production_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                production_job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalproductionjobResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    terminate_production_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                production_job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Termination requested */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -181,6 +181,11 @@ describe("jobs", () => {
       (s) => (seen.add(s), s === "SUCCESS"),
     );
     expect(seen).toContain("RUNNING");
+    const runs = await client.api.POST("/api/v2/decorated_ha_jobs/job_runs/search", {
+      body: { ha_job_ids: [job.id, "prodjob_unknown"] },
+    });
+    expect(runs.data?.results[job.id]?.map((r) => r.status)).toEqual(["SUCCEEDED"]);
+    expect(runs.data?.results.prodjob_unknown).toEqual([]);
   });
 
   it("ends a failing job in OUT_OF_RETRIES with an error, and terminates on request", async () => {

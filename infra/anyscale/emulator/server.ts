@@ -268,6 +268,23 @@ function buildRoutes(state: EmulatorState): Route[] {
     route("POST", "/api/v2/decorated_ha_jobs/{production_job_id}/terminate", ({ params }) =>
       ok({ result: state.terminateJob(params.production_job_id!) }),
     ),
+    route("POST", "/api/v2/decorated_ha_jobs/job_runs/search", ({ body }) => {
+      const ids = requireObject(body).ha_job_ids;
+      if (!Array.isArray(ids)) {
+        throw new ApiError(
+          422,
+          [{ loc: ["body", "ha_job_ids"], msg: "field required", type: "value_error.missing" }],
+          "ha_job_ids: field required",
+        );
+      }
+      return ok({ results: Object.fromEntries(ids.map((id) => [String(id), state.jobRuns(String(id))])) });
+    }),
+    route("GET", "/ext/v0/production_jobs/{production_job_id}", ({ params }) =>
+      ok({ result: state.getJob(params.production_job_id!) }),
+    ),
+    route("POST", "/ext/v0/production_jobs/{production_job_id}/terminate", ({ params }) =>
+      ok({ result: state.terminateJob(params.production_job_id!) }),
+    ),
     route("PUT", "/api/v2/services-v2/apply", ({ body }) => {
       const b = requireObject(body);
       for (const k of ["name", "ray_serve_config", "build_id", "compute_config_id"]) {

@@ -433,6 +433,36 @@ export class EmulatorState {
       .reverse();
   }
 
+  /** The job's runs: one attempt once it has left PENDING, with the run status names of the API. */
+  jobRuns(id: string): S["JobRunSummary"][] {
+    const j = this.jobs.find((x) => x.job.id === id);
+    if (!j) return [];
+    const state = this.jobState(j);
+    if (state === "PENDING") return [];
+    const status: S["JobRunSummary"]["status"] =
+      state === "SUCCESS"
+        ? "SUCCEEDED"
+        : state === "OUT_OF_RETRIES" || state === "BROKEN"
+          ? "FAILED"
+          : state === "TERMINATED"
+            ? "STOPPED"
+            : "RUNNING";
+    const started = j.createdMs + this.opts.jobSchedule.pendingMs;
+    const finished =
+      status === "RUNNING" ? null : this.#iso(j.terminatedAtMs ?? started + this.opts.jobSchedule.runningMs);
+    return [
+      {
+        id: `${j.job.id.replace("prodjob", "prodjobrun")}_1`,
+        name: `raysubmit_${j.job.id.slice(-6)}`,
+        status,
+        created_at: this.#iso(started),
+        ha_job_id: j.job.id,
+        cluster_id: `ses_${j.job.id.slice(-6)}`,
+        finished_at: finished,
+      },
+    ];
+  }
+
   terminateJob(id: string): S["InternalProductionJob"] {
     const j = this.#job(id);
     j.terminatedAtMs ??= this.opts.now();
