@@ -1,0 +1,74 @@
+"""Runs llm_data_update with `dag.test()` in real Airflow; source reads, Slack and the trigger are recorded.
+
+Usage: python data_update_scenarios.py DAGS_DIR SCENARIOS_JSON RESULT_FILE, in a fresh process with its own
+AIRFLOW_HOME (no network needed). Each scenario is {"count": <records in the new dataset version>}.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from airflow.utils.db import initdb
+
+initdb()
+
+import llm_workloads.airflow_tasks.data_update as data_update  # noqa: E402
+from airflow.providers.slack.operators.slack import SlackAPIPostOperator  # noqa: E402
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator  # noqa: E402
+
+calls: list[list[Any]] = []
+scenario: dict[str, Any] = {}
+
+
+def fetch(name: str) -> Any:
+    def fake(**kwargs: Any) -> dict[str, Any]:
+        calls.append([name, kwargs])
+        return {"out_uri": kwargs["out_uri"], "count": 7}
+
+    return fake
+
+
+def normalise(**kwargs: Any) -> dict[str, Any]:
+    calls.append(["normalise_join_dedupe", kwargs])
+    base = f"{kwargs['dataset_root_uri']}/{kwargs['version']}"
+    return {
+        "dataset_uri": base,
+        "count": scenario["count"],
+        "rejected_count": 3,
+        "rejected_uri": f"{base}/rejected.jsonl",
+        "data_hash": "sha256:0",
+    }
+
+
+def slack_execute(self: Any, context: Any) -> None:
+    calls.append(["slack", self.task_id, self.text])
+
+
+def trigger_execute(self: Any, context: Any) -> None:
+    calls.append(["trigger", self.trigger_dag_id, self.conf])
+
+
+data_update.fetch_zendesk_tickets = fetch("zendesk")
+data_update.fetch_slack_messages = fetch("slack_messages")
+data_update.read_s3_jsonl_drop = fetch("s3_drop")
+data_update.normalise_join_dedupe = normalise
+SlackAPIPostOperator.execute = slack_execute
+TriggerDagRunOperator.execute = trigger_execute
+
+from airflow.dag_processing.dagbag import DagBag  # noqa: E402
+
+dag = DagBag(dag_folder=sys.argv[1]).dags["llm_data_update"]
+for t in dag.tasks:
+    t.retries = 0
+results = {}
+for name, spec in json.loads(sys.argv[2]).items():
+    scenario.clear()
+    scenario.update(spec)
+    calls.clear()
+    dr = dag.test()
+    states = {ti.task_id: str(ti.state) for ti in dr.get_task_instances()}
+    results[name] = {"state": str(dr.state), "tasks": states, "calls": list(calls)}
+with open(sys.argv[3], "w", encoding="utf-8") as out:
+    json.dump(results, out, default=str)
