@@ -221,3 +221,18 @@ def test_branch_for_follows_only_a_validated_decision(local_run: str) -> None:
     assert branch_for({**small, "decision": "keep_champion", "promote": False}, "p", "k") == "k"
     with pytest.raises(DecisionFileError):
         branch_for({"decision": "promote"}, "p", "k")  # not read_decision's dict: never default to promote
+
+
+def test_decision_file_is_byte_identical_when_recomputed(local_run: str, tmp_path: Path) -> None:
+    args = ["--champion-results", f"{local_run}/eval/champion.json"]
+    args += ["--challenger-results", f"{local_run}/eval/challenger.json", "--margin", "0.05", "--seed", "1"]
+    args += [
+        "--guard",
+        "slot_value_f1=0.01",
+        "--guard",
+        "parse_failure_rate=0.0",
+        "--bootstrap-resamples",
+        "2000",
+    ]
+    assert compare.main([*args, "--decision-uri", str(tmp_path / "again.json")]) == 0
+    assert (tmp_path / "again.json").read_bytes() == Path(f"{local_run}/decision.json").read_bytes()
