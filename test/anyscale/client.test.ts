@@ -245,7 +245,8 @@ describe("services", () => {
     expect(done.primary_version.version).toBe("v2");
     expect(done.canary_version).toBeNull();
     expect(emu.state.serviceHistory(created.id)).toEqual([
-      { version: "v1", canaryPercent: null, computeConfigId: cc.id },
+      { version: "v1", canaryPercent: 10, computeConfigId: cc.id },
+      { version: "v2", canaryPercent: 25, computeConfigId: cc.id },
       { version: "v2", canaryPercent: 100, computeConfigId: cc.id },
     ]);
     expect((await client.findServiceByName("llm"))?.id).toBe(created.id);
@@ -292,6 +293,40 @@ describe("services", () => {
       (x) => x === "TERMINATED",
     );
     await expect(client.archiveComputeConfig(cc.id)).resolves.toBeUndefined();
+  });
+});
+
+describe("emulator admin endpoints", () => {
+  it("set faults, report counters and service history, behind the same token", async () => {
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const local = await startValidatedEmulator();
+    const c = testClient(local.url);
+    const cc = await c.createComputeConfig(toCreateRequest("admin", spec, { cloudId: "cld_emulator1" }));
+    const svc = await c.applyService({
+      name: "adm",
+      version: "a",
+      ray_serve_config: {},
+      build_id: "b",
+      compute_config_id: cc.id,
+    });
+    const stats = (await (await fetch(`${local.url}/_emulator/stats`, { headers: auth })).json()) as {
+      counters: { computeTemplateCreates: number; serviceApplies: number };
+    };
+    expect(stats.counters).toMatchObject({ computeTemplateCreates: 1, serviceApplies: 1 });
+    const hist = await (
+      await fetch(`${local.url}/_emulator/services/${svc.id}/history`, { headers: auth })
+    ).json();
+    expect(hist).toEqual({ versions: [{ version: "a", canaryPercent: null, computeConfigId: cc.id }] });
+    const set = await fetch(`${local.url}/_emulator/faults`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ rate: 1, statuses: [503] }),
+    });
+    expect(set.status).toBe(200);
+    const flaky = testClient(local.url, { retries: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+    await expect(flaky.listClouds()).rejects.toMatchObject({ status: 503 });
+    expect((await fetch(`${local.url}/_emulator/stats`)).status).toBe(401);
+    await local.close();
   });
 });
 

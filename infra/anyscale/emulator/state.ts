@@ -76,6 +76,19 @@ interface StoredVersion {
   canaryPercent?: number;
 }
 
+export interface ApplyRecord {
+  version: string;
+  /** canary_percent of that apply (null: not given; ignored on the apply that creates the service). */
+  canaryPercent: number | null;
+  computeConfigId: string;
+}
+
+const record = (v: StoredVersion, canaryPercent: number | null | undefined): ApplyRecord => ({
+  version: v.model.version,
+  canaryPercent: canaryPercent ?? null,
+  computeConfigId: v.model.compute_config_id,
+});
+
 interface StoredService {
   id: string;
   name: string;
@@ -87,8 +100,8 @@ interface StoredService {
   authToken: string | null;
   primary: StoredVersion;
   canary?: StoredVersion;
-  /** Every version ever applied, in order. */
-  history: StoredVersion[];
+  /** Every apply, in order: the version, its requested canary percent, its compute config. */
+  history: ApplyRecord[];
 }
 
 export interface StateOptions {
@@ -589,7 +602,7 @@ export class EmulatorState {
         createdMs: nowMs,
         authToken: body.config?.access?.use_bearer_token === false ? null : `emulated-${this.#seq}`,
         primary: version, // canary_percent is ignored when creating a service
-        history: [version],
+        history: [record(version, body.canary_percent)],
       };
       this.services.push(s);
       this.counters.serviceApplies += 1;
@@ -601,6 +614,7 @@ export class EmulatorState {
     // Re-applying with canary_percent on the active canary only moves its traffic (and 100 completes it).
     if (existing.canary && body.version && body.version === existing.canary.model.version) {
       existing.canary.canaryPercent = body.canary_percent ?? undefined;
+      existing.history.push(record(existing.canary, body.canary_percent));
       this.counters.serviceApplies += 1;
       return this.serviceModel(existing);
     }
@@ -611,7 +625,7 @@ export class EmulatorState {
     } else {
       existing.canary = version;
     }
-    existing.history.push(version);
+    existing.history.push(record(version, body.canary_percent));
     this.counters.serviceApplies += 1;
     return this.serviceModel(existing);
   }
@@ -626,13 +640,9 @@ export class EmulatorState {
     return this.serviceModel(this.#service(id));
   }
 
-  /** Every version applied to a service (for tests and the admin endpoint). */
-  serviceHistory(id: string): { version: string; canaryPercent: number | null; computeConfigId: string }[] {
-    return this.#service(id).history.map((v) => ({
-      version: v.model.version,
-      canaryPercent: v.canaryPercent ?? null,
-      computeConfigId: v.model.compute_config_id,
-    }));
+  /** Every apply to a service (for tests and the admin endpoint). */
+  serviceHistory(id: string): ApplyRecord[] {
+    return structuredClone(this.#service(id).history);
   }
 
   listServices(q: { name?: string; project_id?: string }): S["DecoratedListServiceAPIModel"][] {
