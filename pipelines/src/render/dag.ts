@@ -238,7 +238,7 @@ class DagWriter {
       ["dag_id", pyStr(this.input.naming.dagId(p.dagId))],
       ["dag_display_name", pyStr(p.displayName)],
       ["description", pyStr(p.description)],
-      ["doc_md", pyStr(p.doc)],
+      ["doc_md", pyStr(dagDocMd(p.doc))],
       ["schedule", this.schedule()],
       ["start_date", `pendulum.datetime(${y}, ${m}, ${day}, tz="UTC")`],
       ["catchup", "False"],
@@ -538,6 +538,14 @@ class DagWriter {
     const code = this.taskFunction(t, "task", [], "str", [`return _clean_up_service(${call})`], true);
     return { code, operator: OPERATOR_NAMES.serviceTeardown };
   }
+}
+
+/**
+ * The DAG's doc_md. Airflow reads a doc_md ending in ".md" as a FILE path at parse time (and fails the import on a
+ * path it cannot open, e.g. one containing NUL), so such text gets a trailing newline: same Markdown, never a path.
+ */
+export function dagDocMd(doc: string): string {
+  return doc.endsWith(".md") ? `${doc}\n` : doc;
 }
 
 /** Ray Serve application dicts as ServiceConfig expects them (snake_case keys, optional keys omitted). */

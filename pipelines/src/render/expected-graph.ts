@@ -6,12 +6,13 @@
 import { flattenTasks, taskEdges } from "../graph/tasks.js";
 import type { Pipeline } from "../model/pipeline.js";
 import type { Task } from "../model/tasks.js";
-import { applications, OPERATOR_NAMES } from "./dag.js";
+import { applications, dagDocMd, OPERATOR_NAMES } from "./dag.js";
 import type { Naming } from "./names.js";
 import { compareStrings } from "./python-literal.js";
 
 export interface ExpectedTask {
   group: string | null;
+  doc_md: string | null;
   operator: string;
   trigger_rule: string;
   upstream: string[];
@@ -27,6 +28,9 @@ export type ExpectedField = { shell: unknown[] } | { value: unknown };
 
 export interface ExpectedGraph {
   dag_id: string;
+  dag_display_name: string;
+  description: string;
+  doc_md: string;
   file: string;
   schedule: string | null | string[];
   tags: string[];
@@ -94,6 +98,7 @@ export function expectedGraph(
     const teardown = t.task.kind === "serviceTeardown";
     tasks[t.fullId] = {
       group: t.group ?? null,
+      doc_md: t.task.doc ?? null,
       operator: OPERATOR_NAMES[t.task.kind],
       trigger_rule: teardown ? "all_done_setup_success" : (t.task.triggerRule ?? "all_success"),
       upstream: edges
@@ -125,6 +130,9 @@ export function expectedGraph(
   const s = p.schedule;
   return {
     dag_id: naming.dagId(p.dagId),
+    dag_display_name: p.displayName,
+    description: p.description,
+    doc_md: dagDocMd(p.doc),
     file,
     schedule:
       s.kind === "manual"

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PipelineSchema, type PipelineInput } from "../../../pipelines/src/model/pipeline.js";
+import { dagDocMd } from "../../../pipelines/src/render/dag.js";
 import { renderAllSync } from "../../../pipelines/src/render/index.js";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
@@ -220,7 +221,7 @@ print(json.dumps({"checked": len(cases), "failures": failures[:20], "failed": le
 `;
 
 describe("property: arbitrary strings round-trip through rendered Python and YAML", () => {
-  it(`${CASES} generated definitions (seed ${SEED})`, () => {
+  it(`${CASES} generated definitions (seed ${SEED})`, { timeout: 600_000 }, () => {
     // A few more samples than required: the model may refuse some generated text (e.g. credential look-alikes).
     const started = performance.now();
     const samples = fc.sample(stringsArb, { numRuns: Math.ceil(CASES * 1.04), seed: SEED });
@@ -235,7 +236,17 @@ describe("property: arbitrary strings round-trip through rendered Python and YAM
       const files = renderAllSync([{ file: `test/property/${i}.ts`, pipeline: parsed.data }]);
       const py = files.find((f) => f.path.endsWith(".py"))!.content;
       const job = files.find((f) => f.path.startsWith("anyscale/jobs/"))!.content;
-      const free = [s.display, s.description, s.doc, s.param, s.paramDoc, s.taskDoc, s.tooltip, s.arg, s.key];
+      const free = [
+        s.display,
+        s.description,
+        dagDocMd(s.doc),
+        s.param,
+        s.paramDoc,
+        s.taskDoc,
+        s.tooltip,
+        s.arg,
+        s.key,
+      ];
       batch.push({
         index: i,
         strings: [...free, s.env, s.branch, s.extra],

@@ -156,6 +156,11 @@ describe("options", () => {
     ).toEqual(["cpu-small", "llm-finetune-gpu", "llm-serve-gpu:3"]);
   });
 
+  it("never lets Airflow read a DAG doc ending in .md as a file path", async () => {
+    const files = await renderAll([def("d/min.ts", { ...minimalInput, doc: "See /etc/hosts.md" })]);
+    expect(files[0]!.content).toContain('doc_md="See /etc/hosts.md\\n"');
+  });
+
   it("keeps secrets out of rendered files: only connection references", async () => {
     const files = await renderAll([def("d/every.ts", everyKindInput)]);
     const job = files.find((f) => f.path.startsWith("anyscale/jobs/"))!.content;

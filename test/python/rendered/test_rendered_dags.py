@@ -59,6 +59,7 @@ def test_airflow_view_equals_model_graph(root: RenderedRoot, dag_id: str) -> Non
     got_tasks = {
         t.task_id: {
             "group": t.task_group.group_id if t.task_group and t.task_group.group_id else None,
+            "doc_md": t.doc_md,
             "operator": type(t).__name__,
             "trigger_rule": str(t.trigger_rule.value if hasattr(t.trigger_rule, "value") else t.trigger_rule),
             "upstream": sorted(t.upstream_task_ids),
@@ -82,6 +83,11 @@ def test_airflow_view_equals_model_graph(root: RenderedRoot, dag_id: str) -> Non
     }
     assert got_params == want["params"]
     assert sorted(dag.tags) == want["tags"]
+    assert (dag.dag_display_name, dag.description, dag.doc_md) == (
+        want["dag_display_name"],
+        want["description"],
+        want["doc_md"],
+    )
     assert dag.catchup is False
     assert dag.default_args["retries"] >= 2
     schedule = want["schedule"]
