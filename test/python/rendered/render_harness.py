@@ -51,11 +51,27 @@ def rendered_roots() -> list[RenderedRoot]:
     return roots
 
 
+class NetworkAtParseTime(RuntimeError):
+    pass
+
+
 @cache
 def dagbag(dags_dir: str) -> Any:
+    """A DagBag of the directory, built with outbound connections refused: parsing must stay offline."""
+    import socket
+
     from airflow.dag_processing.dagbag import DagBag  # Airflow >= 3.2 location
 
-    return DagBag(dag_folder=dags_dir)  # no include_examples: removed in 3.3.0; LOAD_EXAMPLES=False instead
+    def refuse(*_args: Any, **_kwargs: Any) -> Any:
+        raise NetworkAtParseTime("a rendered DAG file opened a network connection at import time")
+
+    original = (socket.socket.connect, socket.create_connection)
+    socket.socket.connect, socket.create_connection = refuse, refuse  # type: ignore[method-assign,assignment]
+    try:
+        # No include_examples: removed in 3.3.0 (AIRFLOW__CORE__LOAD_EXAMPLES=False instead).
+        return DagBag(dag_folder=dags_dir)
+    finally:
+        socket.socket.connect, socket.create_connection = original  # type: ignore[method-assign]
 
 
 # ------------------------------------------------------------------------------------------------------------

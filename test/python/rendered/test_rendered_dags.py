@@ -124,6 +124,23 @@ def test_templated_fields_render_to_model_values(root: RenderedRoot, dag_id: str
                 assert rendered == resolve(spec["value"], ctx), f"{task_id}.{field}"
 
 
+MODULE_LEVEL_IMPORTS = ("airflow.", "anyscale_provider.", "pendulum", "datetime", "shlex", "typing")
+
+
+@pytest.mark.parametrize("root", ROOTS, ids=ROOT_IDS)
+def test_module_level_is_only_imports_helpers_and_the_dag(root: RenderedRoot) -> None:
+    """Parse-time work stays minimal: workload modules and hooks are imported inside task bodies only."""
+    for f in root.dag_files():
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                is_from = isinstance(node, ast.ImportFrom)
+                names = [node.module or ""] if is_from else [a.name for a in node.names]
+                assert all(n.startswith(MODULE_LEVEL_IMPORTS) for n in names), (f, names)
+            else:
+                assert isinstance(node, ast.FunctionDef | ast.With), (f, ast.dump(node)[:200])
+
+
 def test_operators_have_no_template_ext() -> None:
     """The renderer passes literal text without `literal()` when it has no `{`; that is only safe when no
     operator it uses treats strings ending in a template extension as file paths."""
