@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,33 +14,21 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
 SCRIPT = Path(__file__).with_name("data_update_scenarios.py")
 SCENARIOS = {"enough": {"count": 500}, "too_few": {"count": 499}}
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    npx = shutil.which("npx")
-    if npx is None:
-        pytest.skip("npx is not on PATH (Node is needed to render the definitions)")
-    out = tmp_path_factory.mktemp("render")
-    subprocess.run(
-        [npx, "tsx", "pipelines/src/cli/main.ts", "render-dags", "--only", "llm_data_update"]
-        + ["--out", str(out)],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-    )
+def runs(tmp_path_factory: pytest.TempPathFactory, rendered_dags: Path) -> dict[str, Any]:
     result = tmp_path_factory.mktemp("result") / "runs.json"
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(tmp_path_factory.mktemp("airflow_home")),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(out / "dags"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(rendered_dags),
     }
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), str(out / "dags"), json.dumps(SCENARIOS), str(result)],
+        [sys.executable, str(SCRIPT), str(rendered_dags), json.dumps(SCENARIOS), str(result)],
         env=env,
         capture_output=True,
         text=True,

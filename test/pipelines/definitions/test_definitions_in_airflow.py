@@ -1,45 +1,27 @@
-"""The product's pipelines, rendered one at a time by the CLI, import into real Airflow 3 with the structure
+"""The product's pipelines, rendered by the CLI (conftest.py), import into real Airflow 3 with the structure
 the definitions promise (setup/teardown, join trigger rule, branch, retries, one run at a time).
-
-Each pipeline is rendered with `--only` so this check does not depend on the renderer's cross-file rules.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
 DAG_IDS = ("llm_data_update", "llm_finetune_deploy", "llm_retrain_rollout")
 
 
 @pytest.fixture(scope="module")
-def dagbag(tmp_path_factory: pytest.TempPathFactory):
-    npx = shutil.which("npx")
-    if npx is None:
-        pytest.skip("npx is not on PATH (Node is needed to render the definitions)")
-    out = tmp_path_factory.mktemp("render")
-    for dag_id in DAG_IDS:
-        subprocess.run(
-            [npx, "tsx", "pipelines/src/cli/main.ts", "render-dags", "--only", dag_id, "--out", str(out)],
-            cwd=REPO,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-    home = tmp_path_factory.mktemp("airflow_home")
-    os.environ["AIRFLOW_HOME"] = str(home)
-    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(out / "dags")
+def dagbag(tmp_path_factory: pytest.TempPathFactory, rendered_dags: Path):
+    # Parsing needs no database; keep any Airflow settings another test module chose first (setdefault).
+    os.environ.setdefault("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow_home")))
+    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     try:
         from airflow.dag_processing.dagbag import DagBag
     except ImportError:  # Airflow < 3.2
         from airflow.models.dagbag import DagBag
-    return DagBag(dag_folder=str(out / "dags"))
+    return DagBag(dag_folder=str(rendered_dags))
 
 
 def test_all_three_import_without_errors(dagbag) -> None:
