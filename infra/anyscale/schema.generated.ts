@@ -350,6 +350,39 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ext/v0/cluster_environment_builds/{cluster_environment_build_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An image build (external API; the SDK resolves a job's or service version's image URI with it). */
+        get: operations["get_cluster_environment_build"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ext/v0/cluster_environments/{cluster_environment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_cluster_environment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v2/services-v2/apply": {
         parameters: {
             query?: never;
@@ -777,6 +810,40 @@ export interface components {
             results: {
                 [key: string]: components["schemas"]["JobRunSummary"][];
             };
+        };
+        ClusterEnvironmentBuild: {
+            /** @description bld_... */
+            id: string;
+            /** @description apt_... */
+            cluster_environment_id: string;
+            docker_image_name?: string | null;
+            registry_login_secret?: string | null;
+            ray_version?: string | null;
+            revision: number;
+            creator_id: string;
+            /** @enum {string} */
+            status: "pending" | "in_progress" | "succeeded" | "failed" | "pending_cancellation" | "canceled";
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            last_modified_at: string;
+            is_byod: boolean;
+        };
+        ClusterenvironmentbuildResponse: {
+            result: components["schemas"]["ClusterEnvironmentBuild"];
+        };
+        ClusterEnvironment: {
+            id: string;
+            name: string;
+            organization_id: string;
+            creator_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            last_modified_at: string;
+        };
+        ClusterenvironmentResponse: {
+            result: components["schemas"]["ClusterEnvironment"];
         };
         /** @enum {string} */
         ServiceEventCurrentState: "RUNNING" | "UNHEALTHY" | "SYSTEM_FAILURE" | "USER_ERROR_FAILURE" | "STARTING" | "TERMINATING" | "TERMINATED" | "UPDATING" | "ROLLING_OUT" | "ROLLING_BACK";
@@ -1381,6 +1448,52 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InternalproductionjobResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    get_cluster_environment_build: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cluster_environment_build_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClusterenvironmentbuildResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    get_cluster_environment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cluster_environment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClusterenvironmentResponse"];
                 };
             };
             default: components["responses"]["Error"];

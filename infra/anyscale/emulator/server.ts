@@ -285,6 +285,12 @@ function buildRoutes(state: EmulatorState): Route[] {
     route("POST", "/ext/v0/production_jobs/{production_job_id}/terminate", ({ params }) =>
       ok({ result: state.terminateJob(params.production_job_id!) }),
     ),
+    route("GET", "/ext/v0/cluster_environment_builds/{cluster_environment_build_id}", ({ params }) =>
+      ok({ result: state.buildById(params.cluster_environment_build_id!) }),
+    ),
+    route("GET", "/ext/v0/cluster_environments/{cluster_environment_id}", ({ params }) =>
+      ok({ result: state.clusterEnvironmentById(params.cluster_environment_id!) }),
+    ),
     route("PUT", "/api/v2/services-v2/apply", ({ body }) => {
       const b = requireObject(body);
       for (const k of ["name", "ray_serve_config", "build_id", "compute_config_id"]) {

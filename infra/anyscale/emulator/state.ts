@@ -48,6 +48,7 @@ export const EMULATOR_USER: S["MiniUser"] = {
   email: "emulator@example.invalid",
 };
 export const EMULATOR_ORG_ID = "org_emulator";
+export const EMULATOR_IMAGE = { id: "apt_emulator", name: "emulator-image" } as const;
 
 export interface CloudSeed {
   readonly id: string;
@@ -344,6 +345,46 @@ export class EmulatorState {
     this.counters.archives += 1;
   }
 
+  // ---------------- images (builds) ----------------
+
+  /** Builds are registered on first reference by a job or service (the emulator does not build images). */
+  readonly builds = new Map<string, S["ClusterEnvironmentBuild"]>();
+
+  #registerBuild(id: string): void {
+    if (this.builds.has(id)) return;
+    const at = this.#iso();
+    this.builds.set(id, {
+      id,
+      cluster_environment_id: EMULATOR_IMAGE.id,
+      docker_image_name: `anyscale/ray:2.44.0-slim-py311`,
+      registry_login_secret: null,
+      revision: this.builds.size + 1,
+      creator_id: EMULATOR_USER.id,
+      status: "succeeded",
+      created_at: at,
+      last_modified_at: at,
+      is_byod: true,
+    });
+  }
+
+  buildById(id: string): S["ClusterEnvironmentBuild"] {
+    const b = this.builds.get(id);
+    if (!b) throw notFound(`Cluster environment build '${id}'`);
+    return structuredClone(b);
+  }
+
+  clusterEnvironmentById(id: string): S["ClusterEnvironment"] {
+    if (id !== EMULATOR_IMAGE.id) throw notFound(`Cluster environment '${id}'`);
+    const at = this.#iso(0);
+    return {
+      ...EMULATOR_IMAGE,
+      organization_id: EMULATOR_ORG_ID,
+      creator_id: EMULATOR_USER.id,
+      created_at: at,
+      last_modified_at: at,
+    };
+  }
+
   // ---------------- jobs ----------------
 
   jobState(j: StoredJob): HaJobState {
@@ -395,6 +436,7 @@ export class EmulatorState {
     this.projectById(projectId);
     const nowMs = this.opts.now();
     const id = this.#id("prodjob");
+    this.#registerBuild(body.config.build_id ?? "bld_emulator_default");
     const stored: StoredJob = {
       createdMs: nowMs,
       fails: this.failingJobNames.has(body.name),
@@ -571,6 +613,7 @@ export class EmulatorState {
     const projectId = body.project_id ?? this.defaultProject(cc.config.cloud_id).id;
     this.projectById(projectId);
     const nowMs = this.opts.now();
+    this.#registerBuild(body.build_id);
     const existing = this.services.find(
       (s) => s.name === body.name && s.projectId === projectId && this.serviceState(s) !== "TERMINATED",
     );
