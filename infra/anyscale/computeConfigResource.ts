@@ -122,3 +122,16 @@ export class AnyscaleComputeConfig extends pulumi.dynamic.Resource {
     );
   }
 }
+
+/**
+ * `{ logicalKey: "name:version" }` for the renderer's `RenderOptions.computeConfigs`, from the stack's configs.
+ * Keys are sorted so the rendered output does not depend on declaration order.
+ */
+export function computeConfigNameVersions(
+  configs: Readonly<Record<string, AnyscaleComputeConfig>>,
+): pulumi.Output<Record<string, string>> {
+  const keys = Object.keys(configs).sort();
+  return pulumi
+    .all(keys.map((k) => configs[k]!.nameVersion))
+    .apply((values) => Object.fromEntries(keys.map((k, i) => [k, values[i]!])));
+}

@@ -60,6 +60,19 @@ describe("AnyscaleComputeConfig", () => {
     expect(JSON.stringify(res?.inputs)).not.toContain(TOKEN);
   });
 
+  it("maps logical keys to name:version for the renderer", async () => {
+    const { AnyscaleComputeConfig, computeConfigNameVersions } =
+      await import("../../infra/anyscale/computeConfigResource.js");
+    const spec = { cloud: "emulator-cloud", head_node: { instance_type: "m5.xlarge" } };
+    const refs = computeConfigNameVersions({
+      "llm-serve": new AnyscaleComputeConfig("serve", { name: "llm-serve", spec }),
+      "llm-finetune-gpu": new AnyscaleComputeConfig("ft", { name: "llm-finetune-gpu", spec }),
+    });
+    const value = await output(refs);
+    expect(value).toEqual({ "llm-finetune-gpu": "llm-finetune-gpu:1", "llm-serve": "llm-serve:1" });
+    expect(Object.keys(value)).toEqual(["llm-finetune-gpu", "llm-serve"]);
+  });
+
   it("runs the serialized provider in a plain Node process against the emulator", async () => {
     const { computeConfigProvider } = await import("../../infra/anyscale/computeConfigResource.js");
     const sf = await pulumi.runtime.serializeFunction(() => computeConfigProvider, { allowSecrets: true });
