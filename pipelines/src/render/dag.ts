@@ -23,6 +23,7 @@ import { isConcat, isParamRef, isRef, isSecretRef } from "../model/refs.js";
 import { compareStrings, pyNumber, pyStr, pyValue } from "./python-literal.js";
 import {
   hasRefs,
+  isJinjaInert,
   jinjaTemplate,
   pyJinjaValue,
   pyRef,
@@ -356,10 +357,17 @@ class DagWriter {
 
   /** Shell command line for an argv list (see templating.shellWordTemplate). */
   entrypoint(argv: readonly unknown[]): string {
-    if (!hasRefs(argv))
-      return pyTemplatedLiteral(argv.map((a) => shellQuote(a as string)).join(" "), this.needs);
-    this.shellQuoteFilter = true;
-    return pyStr(argv.map(shellWordTemplate).join(" "));
+    const templated = hasRefs(argv);
+    const words = templated ? argv.map(shellWordTemplate) : argv.map((a) => shellQuote(a as string));
+    const literalParts = splitCommandLine(words).map(pyStr).join(" ");
+    if (templated) {
+      this.shellQuoteFilter = true;
+      return `(${literalParts})`;
+    }
+    const text = words.join(" ");
+    if (isJinjaInert(text)) return `(${literalParts})`;
+    this.needs.literal = true;
+    return `literal(${literalParts})`;
   }
 
   private workload(task: AnyscaleJobTask | AnyscaleServiceTask): [string, string | undefined][] {
@@ -538,6 +546,21 @@ class DagWriter {
     const code = this.taskFunction(t, "task", [], "str", [`return _clean_up_service(${call})`], true);
     return { code, operator: OPERATOR_NAMES.serviceTeardown };
   }
+}
+
+/**
+ * A long command line as pieces that Python joins back (implicit concatenation): a new piece starts at each
+ * option (`-x`, `--name`), so a reviewer reads one option and its value per line. Cuts fall between shell words,
+ * never inside a quoted word or a Jinja expression.
+ */
+export function splitCommandLine(words: readonly string[]): string[] {
+  const pieces: string[][] = [];
+  for (const w of words) {
+    const last = pieces[pieces.length - 1];
+    if (last === undefined || w.startsWith("-")) pieces.push([w]);
+    else last.push(w);
+  }
+  return pieces.map((p, i) => p.join(" ") + (i < pieces.length - 1 ? " " : ""));
 }
 
 /**

@@ -198,7 +198,8 @@ for case in cases:
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 text = segment(lines, node)
-                value = ast.literal_eval(text)
+                # Parenthesised: an implicitly concatenated literal may span lines inside the call's parentheses.
+                value = ast.literal_eval("(" + text + ")")
                 assert value == node.value, ("literal_eval disagrees with the parser", text)
                 found.append(value)
             if isinstance(node, ast.keyword) and node.arg == "entrypoint":

@@ -88,7 +88,22 @@ with DAG(
             execution_timeout=timedelta(seconds=18000),
             conn_id="anyscale_default",
             name="llm-finetune-initial",
-            entrypoint="python -m llm_workloads.finetune --base-model mistralai/Mistral-7B-Instruct-v0.1 --train-uri {{ params.dataset_uri | string | shell_quote }}/train.jsonl --valid-uri {{ params.dataset_uri | string | shell_quote }}/valid.jsonl --lora-root s3://llm-platform-artifacts/lora --adapter-name {{ params.adapter_prefix | string | shell_quote }}-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }} --seed {{ params.seed | string | shell_quote }} --epochs {{ params.epochs | string | shell_quote }} --learning-rate {{ params.learning_rate | string | shell_quote }} --lora-rank {{ params.lora_rank | string | shell_quote }} --lora-alpha {{ params.lora_alpha | string | shell_quote }} --context-length {{ params.context_length | string | shell_quote }} --manifest-uri s3://llm-platform-artifacts/runs/llm_finetune_deploy/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/adapter-manifest.json",
+            entrypoint=(
+                "python "
+                "-m llm_workloads.finetune "
+                "--base-model mistralai/Mistral-7B-Instruct-v0.1 "
+                "--train-uri {{ params.dataset_uri | string | shell_quote }}/train.jsonl "
+                "--valid-uri {{ params.dataset_uri | string | shell_quote }}/valid.jsonl "
+                "--lora-root s3://llm-platform-artifacts/lora "
+                "--adapter-name {{ params.adapter_prefix | string | shell_quote }}-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }} "
+                "--seed {{ params.seed | string | shell_quote }} "
+                "--epochs {{ params.epochs | string | shell_quote }} "
+                "--learning-rate {{ params.learning_rate | string | shell_quote }} "
+                "--lora-rank {{ params.lora_rank | string | shell_quote }} "
+                "--lora-alpha {{ params.lora_alpha | string | shell_quote }} "
+                "--context-length {{ params.context_length | string | shell_quote }} "
+                "--manifest-uri s3://llm-platform-artifacts/runs/llm_finetune_deploy/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/adapter-manifest.json"
+            ),
             image_uri="anyscale/ray-llm:2.44.1-py311-cu124",
             compute_config="llm-finetune-gpu",
             working_dir="pipelines/workloads",
@@ -139,7 +154,19 @@ with DAG(
             task_id="run",
             conn_id="anyscale_default",
             name="llm-evaluate-initial",
-            entrypoint="python -m llm_workloads.evaluate --service-name llm-viggo --model finetuned=mistralai/Mistral-7B-Instruct-v0.1:{{ params.adapter_prefix | string | shell_quote }}-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }} --test-uri {{ params.dataset_uri | string | shell_quote }}/test.jsonl --output-uri s3://llm-platform-artifacts/runs/llm_finetune_deploy/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/evaluation --concurrency {{ params.eval_concurrency | string | shell_quote }} --timeout-s {{ params.eval_timeout_s | string | shell_quote }} --max-retries {{ params.eval_max_retries | string | shell_quote }} --max-tokens {{ params.eval_max_tokens | string | shell_quote }} --seed {{ params.seed | string | shell_quote }}",
+            entrypoint=(
+                "python "
+                "-m llm_workloads.evaluate "
+                "--service-name llm-viggo "
+                "--model finetuned=mistralai/Mistral-7B-Instruct-v0.1:{{ params.adapter_prefix | string | shell_quote }}-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }} "
+                "--test-uri {{ params.dataset_uri | string | shell_quote }}/test.jsonl "
+                "--output-uri s3://llm-platform-artifacts/runs/llm_finetune_deploy/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/evaluation "
+                "--concurrency {{ params.eval_concurrency | string | shell_quote }} "
+                "--timeout-s {{ params.eval_timeout_s | string | shell_quote }} "
+                "--max-retries {{ params.eval_max_retries | string | shell_quote }} "
+                "--max-tokens {{ params.eval_max_tokens | string | shell_quote }} "
+                "--seed {{ params.seed | string | shell_quote }}"
+            ),
             image_uri="anyscale/ray-llm:2.44.1-py311-cu124",
             compute_config="llm-batch-cpu",
             working_dir="pipelines/workloads",

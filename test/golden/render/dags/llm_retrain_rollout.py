@@ -98,7 +98,22 @@ with DAG(
             execution_timeout=timedelta(seconds=18000),
             conn_id="anyscale_default",
             name="llm-finetune-challenger",
-            entrypoint="python -m llm_workloads.finetune --base-model mistralai/Mistral-7B-Instruct-v0.1 --train-uri {{ params.dataset_uri | string | shell_quote }}/train.jsonl --valid-uri {{ params.dataset_uri | string | shell_quote }}/valid.jsonl --lora-root s3://llm-platform-artifacts/lora --adapter-name viggo-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }} --seed {{ params.seed | string | shell_quote }} --epochs {{ params.epochs | string | shell_quote }} --learning-rate {{ params.learning_rate | string | shell_quote }} --lora-rank {{ params.lora_rank | string | shell_quote }} --lora-alpha {{ params.lora_alpha | string | shell_quote }} --context-length {{ params.context_length | string | shell_quote }} --manifest-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/adapter-manifest.json",
+            entrypoint=(
+                "python "
+                "-m llm_workloads.finetune "
+                "--base-model mistralai/Mistral-7B-Instruct-v0.1 "
+                "--train-uri {{ params.dataset_uri | string | shell_quote }}/train.jsonl "
+                "--valid-uri {{ params.dataset_uri | string | shell_quote }}/valid.jsonl "
+                "--lora-root s3://llm-platform-artifacts/lora "
+                "--adapter-name viggo-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }} "
+                "--seed {{ params.seed | string | shell_quote }} "
+                "--epochs {{ params.epochs | string | shell_quote }} "
+                "--learning-rate {{ params.learning_rate | string | shell_quote }} "
+                "--lora-rank {{ params.lora_rank | string | shell_quote }} "
+                "--lora-alpha {{ params.lora_alpha | string | shell_quote }} "
+                "--context-length {{ params.context_length | string | shell_quote }} "
+                "--manifest-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/adapter-manifest.json"
+            ),
             image_uri="anyscale/ray-llm:2.44.1-py311-cu124",
             compute_config="llm-finetune-gpu",
             working_dir="pipelines/workloads",
@@ -150,7 +165,21 @@ with DAG(
             doc_md="One job, both models, same items and settings: the champion on the primary version, the challenger on the canary version (`--canary-label challenger`).",
             conn_id="anyscale_default",
             name="llm-evaluate-champion-challenger",
-            entrypoint="python -m llm_workloads.evaluate --service-name llm-viggo --model champion=mistralai/Mistral-7B-Instruct-v0.1:{{ params.champion_adapter | string | shell_quote }} --model challenger=mistralai/Mistral-7B-Instruct-v0.1:viggo-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }} --canary-label challenger --test-uri {{ params.dataset_uri | string | shell_quote }}/test.jsonl --output-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/evaluation --concurrency {{ params.eval_concurrency | string | shell_quote }} --timeout-s {{ params.eval_timeout_s | string | shell_quote }} --max-retries {{ params.eval_max_retries | string | shell_quote }} --max-tokens {{ params.eval_max_tokens | string | shell_quote }} --seed {{ params.seed | string | shell_quote }}",
+            entrypoint=(
+                "python "
+                "-m llm_workloads.evaluate "
+                "--service-name llm-viggo "
+                "--model champion=mistralai/Mistral-7B-Instruct-v0.1:{{ params.champion_adapter | string | shell_quote }} "
+                "--model challenger=mistralai/Mistral-7B-Instruct-v0.1:viggo-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }} "
+                "--canary-label challenger "
+                "--test-uri {{ params.dataset_uri | string | shell_quote }}/test.jsonl "
+                "--output-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/evaluation "
+                "--concurrency {{ params.eval_concurrency | string | shell_quote }} "
+                "--timeout-s {{ params.eval_timeout_s | string | shell_quote }} "
+                "--max-retries {{ params.eval_max_retries | string | shell_quote }} "
+                "--max-tokens {{ params.eval_max_tokens | string | shell_quote }} "
+                "--seed {{ params.seed | string | shell_quote }}"
+            ),
             image_uri="anyscale/ray-llm:2.44.1-py311-cu124",
             compute_config="llm-batch-cpu",
             working_dir="pipelines/workloads",
@@ -167,7 +196,19 @@ with DAG(
             doc_md="Writes decision.json; always exits 0 when it could decide (the decision is data, not an exit code).",
             conn_id="anyscale_default",
             name="llm-compare",
-            entrypoint="python -m llm_workloads.compare --champion-results s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/evaluation/champion.json --challenger-results s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/evaluation/challenger.json --primary-metric exact_match --margin {{ params.margin | string | shell_quote }} --confidence {{ params.confidence | string | shell_quote }} --guard parse_failure_rate=0.01 --guard act_accuracy=0.02 --seed {{ params.seed | string | shell_quote }} --decision-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/decision.json",
+            entrypoint=(
+                "python "
+                "-m llm_workloads.compare "
+                "--champion-results s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/evaluation/champion.json "
+                "--challenger-results s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/evaluation/challenger.json "
+                "--primary-metric exact_match "
+                "--margin {{ params.margin | string | shell_quote }} "
+                "--confidence {{ params.confidence | string | shell_quote }} "
+                "--guard parse_failure_rate=0.01 "
+                "--guard act_accuracy=0.02 "
+                "--seed {{ params.seed | string | shell_quote }} "
+                "--decision-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/decision.json"
+            ),
             image_uri="anyscale/ray-llm:2.44.1-py311-cu124",
             compute_config="llm-batch-cpu",
             working_dir="pipelines/workloads",
@@ -252,7 +293,13 @@ with DAG(
             trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
             conn_id="anyscale_default",
             name="llm-report",
-            entrypoint="python -m llm_workloads.report --evaluation-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/evaluation --decision-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/decision.json --output-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/report/",
+            entrypoint=(
+                "python "
+                "-m llm_workloads.report "
+                "--evaluation-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/evaluation "
+                "--decision-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/decision.json "
+                "--output-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/report/"
+            ),
             image_uri="anyscale/ray-llm:2.44.1-py311-cu124",
             compute_config="llm-batch-cpu",
             working_dir="pipelines/workloads",

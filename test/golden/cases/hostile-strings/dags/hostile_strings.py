@@ -78,7 +78,10 @@ with DAG(
         task_id="job",
         conn_id="anyscale_default",
         name="hostile-job",
-        entrypoint='python -c \'q\'"\'"\' d" tq\'"\'"\'\'"\'"\'\'"\'"\' tdq""" bs\\ nul\x00 nl\n cr{{ "\\r" }} tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{{ "{" }} } {{ "{" }}x} % # $HOME `id` ;|&\' {{ params.text | string | shell_quote }} \'q\'"\'"\' d" tq\'"\'"\'\'"\'"\'\'"\'"\' tdq""" bs\\ nul\x00 nl\n cr{{ "\\r" }} tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{{ "{" }} } {{ "{" }}x} % # $HOME `id` ;|&\'{{ params.text | string | shell_quote }}\'q\'"\'"\' d" tq\'"\'"\'\'"\'"\'\'"\'"\' tdq""" bs\\ nul\x00 nl\n cr{{ "\\r" }} tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{{ "{" }} } {{ "{" }}x} % # $HOME `id` ;|&\'',
+        entrypoint=(
+            "python "
+            '-c \'q\'"\'"\' d" tq\'"\'"\'\'"\'"\'\'"\'"\' tdq""" bs\\ nul\x00 nl\n cr{{ "\\r" }} tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{{ "{" }} } {{ "{" }}x} % # $HOME `id` ;|&\' {{ params.text | string | shell_quote }} \'q\'"\'"\' d" tq\'"\'"\'\'"\'"\'\'"\'"\' tdq""" bs\\ nul\x00 nl\n cr{{ "\\r" }} tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{{ "{" }} } {{ "{" }}x} % # $HOME `id` ;|&\'{{ params.text | string | shell_quote }}\'q\'"\'"\' d" tq\'"\'"\'\'"\'"\'\'"\'"\' tdq""" bs\\ nul\x00 nl\n cr{{ "\\r" }} tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{{ "{" }} } {{ "{" }}x} % # $HOME `id` ;|&\''
+        ),
         image_uri="anyscale/image/hostile:1",
         compute_config="cpu-small",
         working_dir=literal(

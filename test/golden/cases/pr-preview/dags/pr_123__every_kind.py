@@ -91,7 +91,15 @@ with DAG(
         task_id="finetune",
         conn_id="anyscale_default",
         name="pr_123__llm-finetune",
-        entrypoint="python -m llm_workloads.finetune --epochs {{ params.epochs | string | shell_quote }} --note {{ params.note | string | shell_quote }} --train-uri {{ ti.xcom_pull(task_ids='data.prepare', key='return_value')['train_uri'] | string | shell_quote }} --adapter-name challenger-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }} --literal 'it'\"'\"'s {{ \"{\" }}a} $HOME'",
+        entrypoint=(
+            "python "
+            "-m llm_workloads.finetune "
+            "--epochs {{ params.epochs | string | shell_quote }} "
+            "--note {{ params.note | string | shell_quote }} "
+            "--train-uri {{ ti.xcom_pull(task_ids='data.prepare', key='return_value')['train_uri'] | string | shell_quote }} "
+            "--adapter-name challenger-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }} "
+            "--literal 'it'\"'\"'s {{ \"{\" }}a} $HOME'"
+        ),
         image_uri="anyscale/image/llm-forge:1",
         compute_config="llm-finetune-gpu:7",
         working_dir="pipelines/workloads",
