@@ -103,6 +103,8 @@ describe.skipIf(!haveDefinitions)("golden render of pipelines/definitions", () =
     const defs = await loadDefinitions();
     expect(defs.length).toBeGreaterThan(0);
     const files = await renderAll(defs);
+    // Written with --update like the cases, so one command refreshes DAGs, YAML and graphs together.
+    for (const f of files) await expect(f.content).toMatchFileSnapshot(join(GOLDEN, "render", f.path));
     expect(await checkOutput(join(GOLDEN, "render"), files)).toEqual([]);
     await expect(JSON.stringify(expectedGraphs(defs), null, 2) + "\n").toMatchFileSnapshot(
       join(GOLDEN, "render-graphs.json"),
