@@ -83,6 +83,14 @@ export default definePipeline({
       description: "Minimum improvement of exact-match accuracy (absolute) required to promote.",
     },
     confidence: { type: "number", default: 0.95, exclusiveMinimum: 0.5, exclusiveMaximum: 1 },
+    min_test_items: {
+      type: "integer",
+      default: 30,
+      minimum: 1,
+      description:
+        "Fewest paired test items a decision may rest on (fewer keeps the champion). The 80/10/10 split of a " +
+        "500-record dataset gives about 50 test items, so the workload's default of 50 would block most promotions.",
+    },
     slack_conn_id: { type: "string", default: "slack_api_default", pattern: "^[A-Za-z_][A-Za-z0-9_]*$" },
     slack_channel: { type: "string", default: "#ai-team", pattern: "^(#[a-z0-9_-]+|[CG][A-Z0-9]+)$" },
   },
@@ -177,6 +185,8 @@ export default definePipeline({
             { param: "margin" },
             "--confidence",
             { param: "confidence" },
+            "--min-items",
+            { param: "min_test_items" },
             "--guard",
             "parse_failure_rate=0.01",
             "--guard",

@@ -83,6 +83,12 @@ with DAG(
             minimum=0,
             description="Minimum improvement of exact-match accuracy (absolute) required to promote.",
         ),
+        "min_test_items": Param(
+            30,
+            type="integer",
+            minimum=1,
+            description="Fewest paired test items a decision may rest on (fewer keeps the champion). The 80/10/10 split of a 500-record dataset gives about 50 test items, so the workload's default of 50 would block most promotions.",
+        ),
         "seed": Param(42, type="integer", minimum=0, description="Random seed for training and evaluation."),
         "slack_channel": Param("#ai-team", type="string", pattern="^(#[a-z0-9_-]+|[CG][A-Z0-9]+)$"),
         "slack_conn_id": Param("slack_api_default", type="string", pattern="^[A-Za-z_][A-Za-z0-9_]*$"),
@@ -204,6 +210,7 @@ with DAG(
                 "--primary-metric exact_match "
                 "--margin {{ params.margin | string | shell_quote }} "
                 "--confidence {{ params.confidence | string | shell_quote }} "
+                "--min-items {{ params.min_test_items | string | shell_quote }} "
                 "--guard parse_failure_rate=0.01 "
                 "--guard act_accuracy=0.02 "
                 "--seed {{ params.seed | string | shell_quote }} "
