@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -31,28 +31,6 @@ def viggo_records() -> list[dict]:
     if not all(f.is_file() for f in files):
         pytest.skip(f"VIGGO sample not found at {VIGGO_DIR} (expected ../shared/data/viggo next to the repo)")
     return [json.loads(line) for f in files for line in f.read_text(encoding="utf-8").splitlines() if line]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """A real moto S3 server on 127.0.0.1 (the storage helper reaches it through AWS_ENDPOINT_URL)."""
-    from moto.server import ThreadedMotoServer
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture
