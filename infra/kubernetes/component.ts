@@ -16,7 +16,7 @@ import {
   connectionEnvVar,
   slackApiConnectionJson,
   slackWebhookConnectionJson,
-} from "./connections.js";
+} from "../shared/connections.js";
 import { dagConfigMap, DagFilesError, type DagConfigMap } from "./dagFiles.js";
 import { helmValues, OBJECT_NAMES } from "./values.js";
 

@@ -27,7 +27,7 @@ export {
   connectionEnvVar,
   slackApiConnectionJson,
   slackWebhookConnectionJson,
-} from "./connections.js";
+} from "../shared/connections.js";
 export {
   CONFIGMAP_MAX_BYTES,
   configMapKey,

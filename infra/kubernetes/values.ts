@@ -1,7 +1,7 @@
 // Pure computation of the official Airflow chart's values. No Outputs, no secrets: every secret is a
 // Kubernetes Secret created by the component and referenced here by its fixed name.
 import { AIRFLOW_HOME, type ResolvedAirflowKubernetesArgs } from "./args.js";
-import { connectionEnvVar } from "./connections.js";
+import { connectionEnvVar } from "../shared/connections.js";
 import type { KeyToPath } from "./dagFiles.js";
 
 /** Names of the objects the component creates next to the release (namespace-scoped, stable). */

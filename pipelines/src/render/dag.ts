@@ -34,8 +34,11 @@ import {
   type ImportNeeds,
 } from "./templating.js";
 
-/** Connection id of the Anyscale API token (AnyscaleHook.default_conn_name). */
-export const ANYSCALE_CONN_ID = "anyscale_default";
+/**
+ * Connection id of the Anyscale API token. Infra provisions exactly this id: the Secrets Manager secret
+ * `airflow/connections/anyscale_conn` on MWAA, `AIRFLOW_CONN_ANYSCALE_CONN` from a Kubernetes Secret on Kubernetes.
+ */
+export const ANYSCALE_CONN_ID = "anyscale_conn";
 
 export interface DagRenderInput {
   /** Repo-relative path of the definition module (named in the header and in errors). */
@@ -247,6 +250,9 @@ class DagWriter {
       ["max_active_tasks", p.maxActiveTasks === undefined ? undefined : pyNumber(p.maxActiveTasks)],
       ["dagrun_timeout", p.dagrunTimeoutSeconds === undefined ? undefined : seconds(p.dagrunTimeoutSeconds)],
       ["tags", `[${tags.map(pyStr).join(", ")}]`],
+      // PR previews share an environment with dev: they appear paused so their schedules never start paid
+      // Anyscale work on their own; a reviewer unpauses or triggers them by hand.
+      ["is_paused_upon_creation", this.input.naming.prefix !== "" ? "True" : undefined],
       ["default_args", `{${defaultArgs}}`],
       ["params", params.length > 0 ? `{${params.join(", ")}}` : undefined],
       ["user_defined_filters", filters.length > 0 ? `{${filters.join(", ")}}` : undefined],

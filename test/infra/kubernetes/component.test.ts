@@ -14,7 +14,7 @@ import {
   valueOf,
   type Recorded,
   type Recorder,
-} from "./mocks.js";
+} from "../mocks.js";
 
 const TOKEN_SENTINEL = "sentinel-anyscale-token-Q7x/+:@9";
 const SLACK_SENTINEL = "https://hooks.slack.com/services/TSENTINEL0/BSENTINEL0/sentinelWebhookSecret";

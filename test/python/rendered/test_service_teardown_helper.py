@@ -32,7 +32,7 @@ class FakeService:
 def _hook_class(status: Any, service: FakeService) -> type:
     class FakeHook:
         def __init__(self, conn_id: str) -> None:
-            assert conn_id == "anyscale_default"
+            assert conn_id == "anyscale_conn"
             self.client = type("Client", (), {"service": service})()
 
         def get_service_status(self, name: str, cloud: str | None = None, project: str | None = None) -> Any:
@@ -83,7 +83,7 @@ def test_clean_up_service(
     service = FakeService()
     monkeypatch.setattr(hooks, "AnyscaleHook", _hook_class(status, service))
     got = clean_up_service(
-        conn_id="anyscale_default", service_name="svc", action=action, cloud="c", project="p"
+        conn_id="anyscale_conn", service_name="svc", action=action, cloud="c", project="p"
     )
     assert got == want_result
     assert [c[0] for c in service.calls] == want_calls
@@ -96,4 +96,4 @@ def test_other_errors_are_not_swallowed(monkeypatch: pytest.MonkeyPatch, clean_u
 
     monkeypatch.setattr(hooks, "AnyscaleHook", _hook_class(RuntimeError("401 Unauthorized"), FakeService()))
     with pytest.raises(RuntimeError, match="401"):
-        clean_up_service(conn_id="anyscale_default", service_name="svc", action="terminate")
+        clean_up_service(conn_id="anyscale_conn", service_name="svc", action="terminate")

@@ -86,7 +86,7 @@ with DAG(
             task_id="train",
             doc_md="LLaMA-Factory LoRA fine-tune; writes the adapter and a manifest (hashes, hyper-parameters, losses).",
             execution_timeout=timedelta(seconds=18000),
-            conn_id="anyscale_default",
+            conn_id="anyscale_conn",
             name="llm-finetune-initial",
             entrypoint=(
                 "python "
@@ -119,7 +119,7 @@ with DAG(
         tasks["deploy.rollout"] = RolloutAnyscaleService(
             task_id="rollout",
             doc_md="Roll out the service with all traffic on the new version (a first deployment creates it).",
-            conn_id="anyscale_default",
+            conn_id="anyscale_conn",
             name="llm-viggo",
             applications=[
                 {
@@ -152,7 +152,7 @@ with DAG(
     with TaskGroup(group_id="evaluate"):
         tasks["evaluate.run"] = SubmitAnyscaleJob(
             task_id="run",
-            conn_id="anyscale_default",
+            conn_id="anyscale_conn",
             name="llm-evaluate-initial",
             entrypoint=(
                 "python "
@@ -185,7 +185,7 @@ with DAG(
         )
         def run_cleanup_rollback_unfinished(**context: Any) -> str:
             return _clean_up_service(
-                conn_id="anyscale_default", service_name="llm-viggo", action="rollbackCanary"
+                conn_id="anyscale_conn", service_name="llm-viggo", action="rollbackCanary"
             )
 
         tasks["cleanup.rollback_unfinished"] = run_cleanup_rollback_unfinished()

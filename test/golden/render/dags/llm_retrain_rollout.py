@@ -102,7 +102,7 @@ with DAG(
         tasks["finetune.train_challenger"] = SubmitAnyscaleJob(
             task_id="train_challenger",
             execution_timeout=timedelta(seconds=18000),
-            conn_id="anyscale_default",
+            conn_id="anyscale_conn",
             name="llm-finetune-challenger",
             entrypoint=(
                 "python "
@@ -135,7 +135,7 @@ with DAG(
         tasks["deploy.silent_rollout"] = RolloutAnyscaleService(
             task_id="silent_rollout",
             doc_md="New service version with 0 % of user traffic; the evaluation reaches it with the canary header.",
-            conn_id="anyscale_default",
+            conn_id="anyscale_conn",
             name="llm-viggo",
             applications=[
                 {
@@ -169,7 +169,7 @@ with DAG(
         tasks["evaluate.champion_and_challenger"] = SubmitAnyscaleJob(
             task_id="champion_and_challenger",
             doc_md="One job, both models, same items and settings: the champion on the primary version, the challenger on the canary version (`--canary-label challenger`).",
-            conn_id="anyscale_default",
+            conn_id="anyscale_conn",
             name="llm-evaluate-champion-challenger",
             entrypoint=(
                 "python "
@@ -200,7 +200,7 @@ with DAG(
         tasks["decide.compare"] = SubmitAnyscaleJob(
             task_id="compare",
             doc_md="Writes decision.json; always exits 0 when it could decide (the decision is data, not an exit code).",
-            conn_id="anyscale_default",
+            conn_id="anyscale_conn",
             name="llm-compare",
             entrypoint=(
                 "python "
@@ -256,7 +256,7 @@ with DAG(
     tasks["promote"] = RolloutAnyscaleService(
         task_id="promote",
         doc_md="Same service spec, 100 % of the traffic to the challenger version.",
-        conn_id="anyscale_default",
+        conn_id="anyscale_conn",
         name="llm-viggo",
         applications=[
             {
@@ -298,7 +298,7 @@ with DAG(
             task_id="build",
             doc_md="Runs after promote or alert (join after the branch).",
             trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
-            conn_id="anyscale_default",
+            conn_id="anyscale_conn",
             name="llm-report",
             entrypoint=(
                 "python "
@@ -332,7 +332,7 @@ with DAG(
         )
         def run_cleanup_rollback_canary(**context: Any) -> str:
             return _clean_up_service(
-                conn_id="anyscale_default", service_name="llm-viggo", action="rollbackCanary"
+                conn_id="anyscale_conn", service_name="llm-viggo", action="rollbackCanary"
             )
 
         tasks["cleanup.rollback_canary"] = run_cleanup_rollback_canary()

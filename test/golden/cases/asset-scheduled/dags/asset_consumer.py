@@ -66,7 +66,7 @@ with DAG(
 
     tasks["rollout"] = RolloutAnyscaleService(
         task_id="rollout",
-        conn_id="anyscale_default",
+        conn_id="anyscale_conn",
         name="inplace-svc",
         applications=[{"import_path": "app.main:app"}],
         containerfile="pipelines/workloads/Containerfile",
@@ -89,7 +89,7 @@ with DAG(
 
     @task(task_id="stop")
     def run_stop(**context: Any) -> str:
-        return _clean_up_service(conn_id="anyscale_default", service_name="inplace-svc", action="terminate")
+        return _clean_up_service(conn_id="anyscale_conn", service_name="inplace-svc", action="terminate")
 
     tasks["stop"] = run_stop()
 

@@ -89,7 +89,7 @@ with DAG(
 
     tasks["finetune"] = SubmitAnyscaleJob(
         task_id="finetune",
-        conn_id="anyscale_default",
+        conn_id="anyscale_conn",
         name="llm-finetune",
         entrypoint=(
             "python "
@@ -114,7 +114,7 @@ with DAG(
 
     tasks["deploy_canary"] = RolloutAnyscaleService(
         task_id="deploy_canary",
-        conn_id="anyscale_default",
+        conn_id="anyscale_conn",
         name="llm-serve",
         applications=[
             {
@@ -157,7 +157,7 @@ with DAG(
 
     tasks["promote"] = RolloutAnyscaleService(
         task_id="promote",
-        conn_id="anyscale_default",
+        conn_id="anyscale_conn",
         name="llm-serve",
         applications=[
             {
@@ -208,9 +208,7 @@ with DAG(
 
     @task(task_id="cleanup")
     def run_cleanup(**context: Any) -> str:
-        return _clean_up_service(
-            conn_id="anyscale_default", service_name="llm-serve", action="rollbackCanary"
-        )
+        return _clean_up_service(conn_id="anyscale_conn", service_name="llm-serve", action="rollbackCanary")
 
     tasks["cleanup"] = run_cleanup()
 

@@ -76,7 +76,7 @@ with DAG(
 
     tasks["job"] = SubmitAnyscaleJob(
         task_id="job",
-        conn_id="anyscale_default",
+        conn_id="anyscale_conn",
         name="hostile-job",
         entrypoint=(
             "python "

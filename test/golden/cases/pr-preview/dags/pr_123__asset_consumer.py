@@ -45,6 +45,7 @@ with DAG(
     max_active_tasks=4,
     dagrun_timeout=timedelta(seconds=7200),
     tags=["test"],
+    is_paused_upon_creation=True,
     default_args={
         "execution_timeout": timedelta(seconds=600),
         "max_retry_delay": timedelta(seconds=900),
@@ -66,7 +67,7 @@ with DAG(
 
     tasks["rollout"] = RolloutAnyscaleService(
         task_id="rollout",
-        conn_id="anyscale_default",
+        conn_id="anyscale_conn",
         name="pr_123__inplace-svc",
         applications=[{"import_path": "app.main:app"}],
         containerfile="pipelines/workloads/Containerfile",
@@ -90,7 +91,7 @@ with DAG(
     @task(task_id="stop")
     def run_stop(**context: Any) -> str:
         return _clean_up_service(
-            conn_id="anyscale_default", service_name="pr_123__inplace-svc", action="terminate"
+            conn_id="anyscale_conn", service_name="pr_123__inplace-svc", action="terminate"
         )
 
     tasks["stop"] = run_stop()

@@ -45,6 +45,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     tags=["llm", "test"],
+    is_paused_upon_creation=True,
     default_args={
         "execution_timeout": timedelta(seconds=3600),
         "owner": "ml-platform",
@@ -89,7 +90,7 @@ with DAG(
 
     tasks["finetune"] = SubmitAnyscaleJob(
         task_id="finetune",
-        conn_id="anyscale_default",
+        conn_id="anyscale_conn",
         name="pr_123__llm-finetune",
         entrypoint=(
             "python "
@@ -114,7 +115,7 @@ with DAG(
 
     tasks["deploy_canary"] = RolloutAnyscaleService(
         task_id="deploy_canary",
-        conn_id="anyscale_default",
+        conn_id="anyscale_conn",
         name="pr_123__llm-serve",
         applications=[
             {
@@ -157,7 +158,7 @@ with DAG(
 
     tasks["promote"] = RolloutAnyscaleService(
         task_id="promote",
-        conn_id="anyscale_default",
+        conn_id="anyscale_conn",
         name="pr_123__llm-serve",
         applications=[
             {
@@ -211,7 +212,7 @@ with DAG(
     @task(task_id="cleanup")
     def run_cleanup(**context: Any) -> str:
         return _clean_up_service(
-            conn_id="anyscale_default", service_name="pr_123__llm-serve", action="rollbackCanary"
+            conn_id="anyscale_conn", service_name="pr_123__llm-serve", action="rollbackCanary"
         )
 
     tasks["cleanup"] = run_cleanup()

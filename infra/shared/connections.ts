@@ -1,4 +1,5 @@
-// Airflow connections delivered as environment variables from a Kubernetes Secret.
+// Airflow connections as JSON documents: the value of a Kubernetes Secret key (exposed as an environment
+// variable) on the kubernetes target, and the secret string of a Secrets Manager secret on MWAA.
 // Airflow reads `AIRFLOW_CONN_<CONN_ID upper-cased>`; the JSON form ({"conn_type": ..., "password": ...})
 // avoids URL-encoding pitfalls for tokens and URLs and is accepted by Airflow ≥ 2.3.
 

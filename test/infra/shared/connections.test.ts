@@ -11,7 +11,7 @@ import {
   connectionEnvVar,
   slackApiConnectionJson,
   slackWebhookConnectionJson,
-} from "../../../infra/kubernetes/connections.js";
+} from "../../../infra/shared/connections.js";
 
 const python = join(process.cwd(), ".venv/bin/python");
 
