@@ -2,6 +2,7 @@
 // Config is read once at the entrypoint (infra/index.ts) and injected here; nothing in this module reads
 // Pulumi config. Secrets arrive as `pulumi.Input<string>` (normally an Output from `config.requireSecret`).
 import type * as pulumi from "@pulumi/pulumi";
+import type { AirflowConnectionArgs } from "../shared/connections.js";
 
 /** Which Airflow distribution image runs the components. */
 export type AirflowDistribution = "astro-runtime" | "apache";
@@ -32,7 +33,7 @@ export interface AirflowChart {
  * Everything secret is passed as a Pulumi input and ends up only in Kubernetes Secrets created by the
  * component (encrypted in Pulumi state); Helm values reference those Secrets by name.
  */
-export interface AirflowKubernetesArgs {
+export interface AirflowKubernetesArgs extends AirflowConnectionArgs {
   /** Namespace created for this stack (DNS-1123 label, e.g. `airflow-dev`, `airflow-pr-42`). Deleted on destroy. */
   readonly namespace: string;
   /** Airflow distribution; default `astro-runtime` (the image `astro dev` runs), or `apache`. */
@@ -51,26 +52,11 @@ export interface AirflowKubernetesArgs {
   readonly chart?: Partial<AirflowChart>;
   /**
    * Rendered files to serve from the DAGs folder: path relative to the DAGs folder (e.g.
-   * `llm_finetune.py`, `anyscale/jobs/finetune.yaml`) → file content. Shipped as one ConfigMap.
+   * `llm_finetune.py`, `anyscale/jobs/finetune.yaml`) → file content. Shipped as one ConfigMap. Paths must be
+   * known when the component is constructed; contents may be outputs (the infra program renders them from the
+   * compute configs' `name:version` outputs), in which case the size limit is checked when they resolve.
    */
-  readonly dagFiles: Readonly<Record<string, string>>;
-  /** Anyscale API token (a secret); becomes the Airflow connection `anyscaleConnId`. */
-  readonly anyscaleApiToken: pulumi.Input<string>;
-  /** Airflow connection id the DAGs use for Anyscale; default `anyscale_conn`. */
-  readonly anyscaleConnId?: string;
-  /** Slack incoming-webhook URL (a secret); when set, becomes the Airflow connection `slackConnId`. */
-  readonly slackWebhookUrl?: pulumi.Input<string>;
-  /** Airflow connection id of the Slack webhook; default `slack_alerts`. */
-  readonly slackConnId?: string;
-  /** Slack API bot token (a secret); when set, becomes the Airflow connection `slackApiConnId` (conn type `slack`). */
-  readonly slackApiToken?: pulumi.Input<string>;
-  /** Airflow connection id of the Slack API token; default `slack_api_default` (what the rendered DAGs use). */
-  readonly slackApiConnId?: string;
-  /**
-   * Further connections (secrets), conn id → full Airflow connection as JSON or URI, e.g.
-   * `{ zendesk_default: '{"conn_type":"zendesk","host":"acme.zendesk.com","login":"bot@acme.com","extra":{"token":"…"}}' }`.
-   */
-  readonly extraConnections?: Readonly<Record<string, pulumi.Input<string>>>;
+  readonly dagFiles: Readonly<Record<string, pulumi.Input<string>>>;
   /**
    * External metadata database URL (a secret), e.g. `postgresql://user:pass@host:5432/airflow?sslmode=require`.
    * When absent, the chart's bundled PostgreSQL runs in the namespace with a generated password.

@@ -58,9 +58,16 @@ export class AstroKubernetesAirflow extends pulumi.ComponentResource {
 
     let resolved: ResolvedAirflowKubernetesArgs;
     let dags: DagConfigMap;
+    // Plain contents are checked in full now; output contents get their paths checked now (with empty
+    // stand-ins) and their size once they resolve.
+    const plainFiles = Object.values(args.dagFiles).every((v) => typeof v === "string");
     try {
       resolved = resolveArgs(args);
-      dags = dagConfigMap(args.dagFiles);
+      dags = dagConfigMap(
+        plainFiles
+          ? (args.dagFiles as Readonly<Record<string, string>>)
+          : Object.fromEntries(Object.keys(args.dagFiles).map((p) => [p, ""])),
+      );
     } catch (err) {
       if (err instanceof AirflowKubernetesArgsError || err instanceof DagFilesError) {
         throw new pulumi.ResourceError(err.message, this);
@@ -180,9 +187,19 @@ export class AstroKubernetesAirflow extends pulumi.ComponentResource {
     dependsOn.push(connections);
 
     // DAG files: a stable ConfigMap name keeps Helm values (and so the pods) unchanged on a DAG change.
+    const dagData: pulumi.Output<DagConfigMap> = plainFiles
+      ? pulumi.output(dags)
+      : pulumi.output(args.dagFiles as Record<string, pulumi.Input<string>>).apply((files) => {
+          try {
+            return dagConfigMap(files);
+          } catch (err) {
+            if (err instanceof DagFilesError) throw new pulumi.ResourceError(err.message, this);
+            throw err;
+          }
+        });
     const dagsConfigMap = new k8s.core.v1.ConfigMap(
       `${name}-dags`,
-      { metadata: meta(OBJECT_NAMES.dags), data: dags.data },
+      { metadata: meta(OBJECT_NAMES.dags), data: dagData.data },
       named,
     );
     dependsOn.push(dagsConfigMap);
@@ -212,7 +229,7 @@ export class AstroKubernetesAirflow extends pulumi.ComponentResource {
     this.releaseStatus = release.status.apply((s) => s.status);
     this.apiServerService = pulumi.output(`${RELEASE_NAME}-api-server`);
     this.dagsConfigMap = dagsConfigMap.metadata.name;
-    this.dagsBytes = pulumi.output(dags.totalBytes);
+    this.dagsBytes = dagData.totalBytes;
     this.registerOutputs({
       namespace: this.namespace,
       releaseName: this.releaseName,

@@ -1,4 +1,4 @@
-// `kubernetes` target of the infra program. INFRA-MWAA's infra/index.ts constructs
+// `kubernetes` target of the infra program: infra/stack.ts constructs
 // `new AstroKubernetesAirflow(name, args, { provider })` when the stack config says `target: kubernetes`.
 export {
   AIRFLOW_EXECUTORS,

@@ -1,0 +1,114 @@
+// requirements.txt for MWAA: the Airflow constraints line, then the provider pins. Pure text functions;
+// the entrypoint reads python/requirements.lock and passes the pins in, so the component reads no file and
+// MWAA installs exactly the provider versions the Python tests ran against.
+import { fail } from "./errors.js";
+
+/**
+ * Provider packages MWAA must install for the rendered DAGs (the Anyscale operators, Slack notifications
+ * and the Slack/Zendesk sources, the Secrets Manager backend and S3 hooks). Pinned from the lock file.
+ */
+export const MWAA_PROVIDER_PACKAGES = [
+  "apache-airflow-providers-amazon",
+  "apache-airflow-providers-slack",
+  "apache-airflow-providers-zendesk",
+  "astro-provider-anyscale",
+] as const;
+
+/** Python version of the MWAA images for Airflow 2.11+ and 3.x (it picks the constraints file). */
+export const MWAA_PYTHON_VERSION = "3.12";
+
+/** A PEP 508 distribution name. */
+const PACKAGE_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+/** A PEP 440-ish version: digits first, then the characters release, pre/post/dev and local parts use. */
+const PACKAGE_VERSION = /^[0-9][0-9A-Za-z.+-]*$/;
+
+/** PEP 503 normalised name (`Foo_Bar.baz` → `foo-bar-baz`): how pip compares names. */
+export function normalizePackageName(name: string): string {
+  return name.toLowerCase().replace(/[-_.]+/g, "-");
+}
+
+/** The lock file lacks a pin, or pins one package to several versions. */
+export class LockFileError extends Error {
+  override readonly name = "LockFileError";
+}
+
+/**
+ * The pinned versions of `names` in a pip/uv lock file (`name==version`, optionally `; markers`, at the
+ * start of a line). Returns `name → version` for exactly the requested names. Throws
+ * {@link LockFileError} when a name has no pin or several different ones (platform-split pins would make
+ * the MWAA install depend on which line pip sees first).
+ */
+export function providerPinsFromLock(lockText: string, names: readonly string[]): Record<string, string> {
+  const found = new Map<string, Set<string>>();
+  for (const line of lockText.split(/\r?\n/)) {
+    const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)/.exec(line);
+    if (!m) continue;
+    const key = normalizePackageName(m[1]!);
+    const versions = found.get(key) ?? new Set<string>();
+    versions.add(m[2]!);
+    found.set(key, versions);
+  }
+  const out: Record<string, string> = {};
+  for (const name of [...names].sort()) {
+    const versions = [...(found.get(normalizePackageName(name)) ?? [])];
+    if (versions.length === 0) throw new LockFileError(`the lock file has no "${name}==<version>" line`);
+    if (versions.length > 1) {
+      throw new LockFileError(
+        `the lock file pins "${name}" to several versions: ${versions.sort().join(", ")}`,
+      );
+    }
+    out[name] = versions[0]!;
+  }
+  return out;
+}
+
+/** Validate pins (names, versions, no two names that pip treats as the same); `field` names the argument. */
+export function validatePins(pins: Readonly<Record<string, string>>, field: string): void {
+  const seen = new Map<string, string>();
+  for (const [name, version] of Object.entries(pins)) {
+    if (!PACKAGE_NAME.test(name)) {
+      fail(`\`${field}\` key ${JSON.stringify(name)} is not a Python package name`);
+    }
+    if (typeof version !== "string" || !PACKAGE_VERSION.test(version)) {
+      fail(
+        `\`${field}.${name}\` must be an exact version like "1.3.0" (no operators or spaces); got ${JSON.stringify(version)}`,
+      );
+    }
+    const key = normalizePackageName(name);
+    const previous = seen.get(key);
+    if (previous !== undefined) {
+      fail(
+        `\`${field}\` names the same package twice: ${JSON.stringify(previous)} and ${JSON.stringify(name)}`,
+      );
+    }
+    seen.set(key, name);
+  }
+}
+
+/** The Airflow constraints file MWAA expects for `airflowVersion` (Python 3.12 images). */
+export function constraintsUrl(airflowVersion: string): string {
+  return `https://raw.githubusercontent.com/apache/airflow/constraints-${airflowVersion}/constraints-${MWAA_PYTHON_VERSION}.txt`;
+}
+
+/**
+ * requirements.txt: a header comment, the `--constraint` line (MWAA appends its own when it finds none,
+ * so pinning it here makes the install independent of that default), then `name==version` sorted by
+ * normalised name. Deterministic: the same pins give the same bytes, so the S3 object (and with it the
+ * environment) only changes when a pin or the Airflow version does.
+ *
+ * Packages that the constraints file also pins (the apache-airflow-providers-*) must be pinned to the
+ * constraint's version, otherwise pip refuses the install; astro-provider-anyscale is not in the
+ * constraints and installs freely.
+ */
+export function requirementsTxt(airflowVersion: string, pins: Readonly<Record<string, string>>): string {
+  validatePins(pins, "providerPins");
+  // The header must not contain "-c " or "--constraint ": MWAA searches the whole file for them.
+  const header = `# Generated by infra/mwaa for Apache Airflow ${airflowVersion} on MWAA. Do not edit.`;
+  const lines = Object.keys(pins)
+    .sort((a, b) => {
+      const [x, y] = [normalizePackageName(a), normalizePackageName(b)];
+      return x < y ? -1 : x > y ? 1 : 0;
+    })
+    .map((name) => `${name}==${pins[name]!}`);
+  return [header, `--constraint "${constraintsUrl(airflowVersion)}"`, ...lines].join("\n") + "\n";
+}
