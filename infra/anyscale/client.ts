@@ -560,6 +560,27 @@ export class AnyscaleClient {
     return this.#unwrap("GET", `/api/v2/services-v2/${id}`, r).result;
   }
 
+  /** Services whose name contains `name` (case-insensitive, as the API filters), every page. */
+  async listServices(query: { name?: string; projectId?: string } = {}): Promise<ProductionService[]> {
+    const out: ProductionService[] = [];
+    let token: string | undefined;
+    do {
+      const p = "/api/v2/services-v2/";
+      const r = this.#unwrap(
+        "GET",
+        p,
+        await this.api.GET(p, {
+          params: {
+            query: { name: query.name, project_id: query.projectId, paging_token: token, count: 100 },
+          },
+        }),
+      );
+      out.push(...r.results);
+      token = r.metadata?.next_paging_token ?? undefined;
+    } while (token);
+    return out;
+  }
+
   /** A service by exact name within a project (the API's `name` filter is a substring match). */
   async findServiceByName(name: string, projectId?: string): Promise<ProductionService | undefined> {
     const p = "/api/v2/services-v2/";

@@ -82,9 +82,7 @@ def test_clean_up_service(
 
     service = FakeService()
     monkeypatch.setattr(hooks, "AnyscaleHook", _hook_class(status, service))
-    got = clean_up_service(
-        conn_id="anyscale_conn", service_name="svc", action=action, cloud="c", project="p"
-    )
+    got = clean_up_service(conn_id="anyscale_conn", service_name="svc", action=action, cloud="c", project="p")
     assert got == want_result
     assert [c[0] for c in service.calls] == want_calls
     for _, kwargs in service.calls:
