@@ -484,12 +484,26 @@ export class AnyscaleClient {
     );
   }
 
-  async listJobs(query: { name?: string; projectId?: string } = {}): Promise<DecoratedProductionJob[]> {
-    const out: DecoratedProductionJob[] = [];
+  /** Follows `next_paging_token` until the last page. */
+  async #allPages<T>(
+    page: (
+      token: string | undefined,
+    ) => Promise<{ results: T[]; metadata?: { next_paging_token?: string | null } | null }>,
+  ): Promise<T[]> {
+    const out: T[] = [];
     let token: string | undefined;
     do {
-      const p = "/api/v2/decorated_ha_jobs/";
-      const r = this.#unwrap(
+      const r = await page(token);
+      out.push(...r.results);
+      token = r.metadata?.next_paging_token ?? undefined;
+    } while (token);
+    return out;
+  }
+
+  async listJobs(query: { name?: string; projectId?: string } = {}): Promise<DecoratedProductionJob[]> {
+    const p = "/api/v2/decorated_ha_jobs/";
+    return this.#allPages(async (token) =>
+      this.#unwrap(
         "GET",
         p,
         await this.api.GET(p, {
@@ -497,11 +511,8 @@ export class AnyscaleClient {
             query: { name: query.name, project_id: query.projectId, paging_token: token, count: 100 },
           },
         }),
-      );
-      out.push(...r.results);
-      token = r.metadata?.next_paging_token ?? undefined;
-    } while (token);
-    return out;
+      ),
+    );
   }
 
   /**
@@ -562,11 +573,9 @@ export class AnyscaleClient {
 
   /** Services whose name contains `name` (case-insensitive, as the API filters), every page. */
   async listServices(query: { name?: string; projectId?: string } = {}): Promise<ProductionService[]> {
-    const out: ProductionService[] = [];
-    let token: string | undefined;
-    do {
-      const p = "/api/v2/services-v2/";
-      const r = this.#unwrap(
+    const p = "/api/v2/services-v2/";
+    return this.#allPages(async (token) =>
+      this.#unwrap(
         "GET",
         p,
         await this.api.GET(p, {
@@ -574,11 +583,8 @@ export class AnyscaleClient {
             query: { name: query.name, project_id: query.projectId, paging_token: token, count: 100 },
           },
         }),
-      );
-      out.push(...r.results);
-      token = r.metadata?.next_paging_token ?? undefined;
-    } while (token);
-    return out;
+      ),
+    );
   }
 
   /** A service by exact name within a project (the API's `name` filter is a substring match). */
