@@ -2,7 +2,7 @@
 // Pulumi.<stack>.yaml (plus project-level config in Pulumi.yaml), without the Pulumi CLI or the stack's key.
 // Secure values cannot be decrypted here: they become placeholders marked secret, so the program takes the
 // same code paths and every place a secret flows shows as [secret].
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
 import { parse } from "yaml";
@@ -70,7 +70,10 @@ export function readPlanConfig(repoRoot: string, stack: string): PlanConfig {
   const notes: string[] = [];
   if (!existsSync(path.join(repoRoot, file))) {
     if (kind.kind !== "preview") {
-      const known = ["dev", "prod"].map((s) => `Pulumi.${s}.yaml`).join(", ");
+      const known = readdirSync(repoRoot)
+        .filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f))
+        .sort()
+        .join(", ");
       throw new Error(
         `no ${file} in ${repoRoot} (stack files: ${known}; pr-<n> stacks use dev's configuration)`,
       );
