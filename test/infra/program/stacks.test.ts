@@ -121,6 +121,36 @@ describe("stack dev (Pulumi.dev.yaml, target mwaa)", () => {
       });
       expect(plan.outputs["dagsBucketName"]).toBe(plan.one(T.bucket).id);
       expect(policyViolations(plan)).toEqual([]);
+
+      // Every IAM statement of the execution role, as deployed for dev.
+      const policy = JSON.parse(String(plan.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])) as {
+        Statement: Array<{ Sid: string; Resource?: string | string[] }>;
+      };
+      const bySid = Object.fromEntries(policy.Statement.map((st) => [st.Sid, st]));
+      expect(Object.keys(bySid).sort()).toEqual(
+        [
+          "AccountWideReadsAndMetrics",
+          "ArtifactBucketList",
+          "ArtifactObjects",
+          "CeleryQueue",
+          "CeleryQueueAwsOwnedKey",
+          "PublishMetrics",
+          "ReadConnectionSecrets",
+          "ReadSourceBucket",
+          "WriteEnvironmentLogs",
+        ].sort(),
+      );
+      const resources = (sid: string) => [bySid[sid]!.Resource].flat();
+      expect(resources("ReadConnectionSecrets")).toEqual([
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:airflow/connections/llm-platform-dev/*",
+      ]);
+      expect(resources("ArtifactObjects")).toEqual(["arn:aws:s3:::llm-platform-artifacts/*"]);
+      expect(resources("WriteEnvironmentLogs")).toEqual([
+        "arn:aws:logs:us-east-1:123456789012:log-group:airflow-llm-platform-dev-*",
+      ]);
+      expect(resources("PublishMetrics")).toEqual([
+        "arn:aws:airflow:us-east-1:123456789012:environment/llm-platform-dev",
+      ]);
     },
     TIMEOUT,
   );
@@ -196,6 +226,18 @@ describe("stack k8s-dev (Pulumi.k8s-dev.yaml, target kubernetes)", () => {
       expect((plan.one(T.namespace).inputs["metadata"] as { name: string }).name).toBe("airflow-k8s-dev");
       const release = plan.one(T.release).inputs;
       expect(release["version"]).toBe("1.22.0");
+      const values = revealed(release["values"]) as {
+        executor: string;
+        images: { airflow: { repository: string; tag: string } };
+        secret: Array<{ envName: string; secretName: string }>;
+      };
+      // Image and executor from Pulumi.k8s-dev.yaml; the Anyscale connection only by Secret reference.
+      expect(values.images.airflow).toMatchObject({
+        repository: "ghcr.io/acme/llm-platform-airflow",
+        tag: "3.3-2-llm1",
+      });
+      expect(values.executor).toBe("LocalExecutor");
+      expect(values.secret.map((s) => s.envName)).toContain("AIRFLOW_CONN_ANYSCALE_CONN");
       const data = revealed(plan.one(T.configMap).inputs["data"]) as Record<string, string>;
       const dags = await expectedDags("k8s-dev");
       for (const [p, content] of Object.entries(dags)) expect(data[p.slice("dags/".length)], p).toBe(content);
