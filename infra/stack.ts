@@ -6,7 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { flattenTasks } from "../pipelines/src/graph/tasks.js";
 import { ANYSCALE_CONN_ID } from "../pipelines/src/render/dag.js";
-import { renderAllSync, type LoadedDefinition } from "../pipelines/src/render/index.js";
+import { ARTIFACT_ROOT } from "../pipelines/definitions/shared/platform.js";
+import { renderAllSync, type LoadedDefinition, type RenderOptions } from "../pipelines/src/render/index.js";
 import { AnyscaleComputeConfig, computeConfigNameVersions } from "./anyscale/computeConfigResource.js";
 import { StackConfigError, type StackConfig } from "./config/load.js";
 import type { StackSecrets } from "./config/read.js";
@@ -98,7 +99,10 @@ export function declareStack(inputs: StackInputs): StackOutputs {
 
   // Paths do not depend on compute-config versions, so one render without them fixes the set of files (and
   // so of resources) now; the contents are rendered again once the versions are known.
-  const renderOpts = { dagIdPrefix: config.dagIdPrefix };
+  const renderOpts: RenderOptions = {
+    dagIdPrefix: config.dagIdPrefix,
+    storageRoot: { from: ARTIFACT_ROOT, to: `s3://${config.artifactBucket}` },
+  };
   const shape = renderAllSync(definitions, renderOpts);
   const rendered = nameVersions.apply((computeConfigs) =>
     renderAllSync(definitions, { ...renderOpts, computeConfigs }),
@@ -165,7 +169,7 @@ export function declareStack(inputs: StackInputs): StackOutputs {
       ...(secrets.slackWebhookUrl !== undefined ? { slackWebhookUrl: secrets.slackWebhookUrl } : {}),
       ...(secrets.slackApiToken !== undefined ? { slackApiToken: secrets.slackApiToken } : {}),
       extraConnections: secrets.airflowConnections,
-      artifactBucketArns: config.artifactBuckets.map((b) => `arn:aws:s3:::${b}`),
+      artifactBucketArns: [`arn:aws:s3:::${config.artifactBucket}`],
       isPreview: false,
       tags,
     });

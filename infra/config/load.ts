@@ -52,7 +52,8 @@ export interface StackConfig {
   readonly anyscaleHost: string | undefined;
   /** Logical key (what the pipelines reference) → name and spec. */
   readonly computeConfigs: Readonly<Record<string, StackComputeConfig>>;
-  readonly artifactBuckets: readonly string[];
+  /** S3 bucket of this environment's artefacts (the rendered DAGs' storage root). */
+  readonly artifactBucket: string;
   /** Fully qualified or short name of the stack hosting MWAA previews. */
   readonly previewBaseStack: string;
   /** Prefix for dag ids, Anyscale job/service names and asset URIs (`pr_<n>__` for previews, else ""). */
@@ -67,6 +68,8 @@ export interface StackConfig {
 }
 
 export const DEFAULT_AIRFLOW_VERSION = "3.3.1";
+/** The bucket of the definitions' ARTIFACT_ROOT, so an unconfigured stack renders exactly `npm run render-dags`. */
+export const DEFAULT_ARTIFACT_BUCKET = "llm-platform-artifacts";
 const PR_STACK = /^pr-([1-9][0-9]{0,6})$/;
 const STACK_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
@@ -233,7 +236,7 @@ export function parseStackConfig(
     airflowVersion: c.airflowVersion ?? DEFAULT_AIRFLOW_VERSION,
     anyscaleHost: c.anyscaleHost,
     computeConfigs,
-    artifactBuckets: c.artifactBuckets ?? [],
+    artifactBucket: c.artifactBucket ?? DEFAULT_ARTIFACT_BUCKET,
     previewBaseStack: c.previewBaseStack ?? "dev",
     dagIdPrefix: stackKind.kind === "preview" ? `pr_${stackKind.prNumber}__` : "",
     mwaa,

@@ -117,9 +117,14 @@ export const PlainConfigSchema = z.strictObject({
       ComputeConfigEntrySchema,
     )
     .refine((m) => Object.keys(m).length > 0, "must declare at least one compute config"),
-  /** Existing S3 bucket(s) the DAG tasks read and write (datasets, adapters, reports). */
-  artifactBuckets: z
-    .array(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be S3 bucket names"))
+  /**
+   * Existing S3 bucket for this environment's datasets, adapters, evaluations and reports. The rendered DAGs
+   * use it as their artifact root (rebased from the definitions' `s3://llm-platform-artifacts`), and the MWAA
+   * execution role may read and write it. Default `llm-platform-artifacts`.
+   */
+  artifactBucket: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name")
     .optional(),
   /** Stack whose Airflow environment hosts `pr-<n>` previews (MWAA target); default `dev`. */
   previewBaseStack: z
@@ -138,10 +143,4 @@ export const PlainConfigSchema = z.strictObject({
 export type PlainConfig = z.infer<typeof PlainConfigSchema>;
 
 /** Keys whose values are JSON (objects, arrays, numbers) rather than plain strings. */
-export const STRUCTURED_KEYS: ReadonlySet<string> = new Set([
-  "computeConfigs",
-  "artifactBuckets",
-  "mwaa",
-  "kubernetes",
-  "tags",
-]);
+export const STRUCTURED_KEYS: ReadonlySet<string> = new Set(["computeConfigs", "mwaa", "kubernetes", "tags"]);

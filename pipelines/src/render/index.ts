@@ -14,10 +14,12 @@ import { headerLine, renderDag } from "./dag.js";
 import { expectedGraph, type ExpectedGraph } from "./expected-graph.js";
 import { naming, RenderError } from "./names.js";
 import { validateRenderedPaths, type RenderedFile } from "./output.js";
+import { rebasePipeline, type StorageRoot } from "./storage.js";
 import { compareStrings } from "./python-literal.js";
 
 export { checkOutput, writeOutputAtomic, type RenderedFile } from "./output.js";
 export { RenderError } from "./names.js";
+export { rebaseStrings, type StorageRoot } from "./storage.js";
 export { expectedGraph, type ExpectedGraph } from "./expected-graph.js";
 
 /** Same shape as definitions-loader's LoadedDefinition (kept structural so the renderer does not load modules). */
@@ -32,6 +34,8 @@ export interface RenderOptions {
   computeConfigs?: Record<string, string>;
   /** PR previews, e.g. "pr_123__": applied to dag ids, asset URIs, Anyscale job and service names. */
   dagIdPrefix?: string;
+  /** The environment's artifact root: URIs under `from` (the definitions' root) are rendered under `to`. */
+  storageRoot?: StorageRoot;
 }
 
 /** Every file for `defs`, sorted by path. Throws RenderError (file + field) on the first problem. */
@@ -43,7 +47,12 @@ export function renderAll(defs: LoadedDefinition[], opts: RenderOptions = {}): P
   }
 }
 
-export function renderAllSync(defs: readonly LoadedDefinition[], opts: RenderOptions = {}): RenderedFile[] {
+export function renderAllSync(input: readonly LoadedDefinition[], opts: RenderOptions = {}): RenderedFile[] {
+  const root = opts.storageRoot;
+  const defs =
+    root === undefined || root.from === root.to
+      ? input
+      : input.map((d) => ({ file: d.file, pipeline: rebasePipeline(d.pipeline, root) }));
   const names = naming(opts.dagIdPrefix ?? "");
   const computeConfigs = opts.computeConfigs ?? {};
   const files: RenderedFile[] = [];

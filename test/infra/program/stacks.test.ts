@@ -210,6 +210,16 @@ describe("stack prod (Pulumi.prod.yaml, target mwaa)", () => {
       expect(env["environmentClass"]).toBe("mw1.medium");
       expect(env["webserverAccessMode"]).toBe("PRIVATE_ONLY");
       expect(env["weeklyMaintenanceWindowStart"]).toBe("SUN:03:00");
+      // prod's artefacts live in its own bucket: the DAGs are rendered against it and the role may use only it.
+      const dags = Object.entries(objects(plan)).filter(([k]) => /^dags\/[^/]+\.py$/.test(k));
+      expect(dags.length).toBe(3);
+      for (const [k, content] of dags) {
+        expect(content, k).not.toMatch(/s3:\/\/llm-platform-artifacts(?!-prod)/);
+      }
+      expect(dags.some(([, c]) => c.includes("s3://llm-platform-artifacts-prod/"))).toBe(true);
+      const policy = String(plan.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"]);
+      expect(policy).toContain("arn:aws:s3:::llm-platform-artifacts-prod/*");
+      expect(policy).not.toMatch(/llm-platform-artifacts(?!-prod)/);
       expect(plan.byType(T.compute).every((c) => String(c.inputs["name"]).startsWith("prod-"))).toBe(true);
       expect(policyViolations(plan)).toEqual([]);
     },
