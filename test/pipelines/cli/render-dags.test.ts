@@ -137,6 +137,24 @@ describe("render-dags", () => {
     expect(job).not.toContain("fixture-gpu");
   });
 
+  it("--storage-root renders artifact URIs under the given root, as a stack's artifactBucket does", async () => {
+    const work = await tempDir();
+    const r = await run(
+      ["render-dags", "--out", "out", "--storage-root", "s3://llm-platform-artifacts=s3://acme-ml-prod"],
+      work,
+    );
+    expect(r.code).toBe(0);
+    const dag = await readFile(path.join(work, "out", "dags", "llm_finetune_deploy.py"), "utf8");
+    expect(dag).toContain("s3://acme-ml-prod/");
+    expect(dag).not.toContain("s3://llm-platform-artifacts");
+    const bad = await run(
+      ["render-dags", "--out", "out", "--storage-root", "s3://llm-platform-artifacts=s3://Bad_Bucket"],
+      work,
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/^error: option storageRoot: storage root to "s3:\/\/Bad_Bucket"/);
+  });
+
   it("an unknown option is a commander error with exit code 1", async () => {
     const r = await run(["render-dags", "--nope"], dir);
     expect(r.code).toBe(1);

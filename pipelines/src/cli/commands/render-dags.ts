@@ -5,6 +5,7 @@ import { Command } from "commander";
 import { z } from "zod";
 import { DagId } from "../../model/tasks.js";
 import { checkOutput, renderAll, writeOutputAtomic, type RenderedFile } from "../../render/index.js";
+import { validateStorageRoot, type StorageRoot } from "../../render/storage.js";
 import { CliError } from "../errors.js";
 import type { CliIo } from "../io.js";
 import { loadSelected } from "../load.js";
@@ -21,6 +22,10 @@ export const RenderDagsOptions = z.strictObject({
   computeConfig: z
     .array(z.string().regex(/^[^=\s]+=[^=\s]+$/, { message: "must be key=name:version" }))
     .default([]),
+  storageRoot: z
+    .string()
+    .regex(/^s3:\/\/[^=\s]+=s3:\/\/[^=\s]+$/, { message: "must be s3://from-root=s3://to-root" })
+    .optional(),
 });
 export type RenderDagsOptions = z.infer<typeof RenderDagsOptions>;
 
@@ -54,9 +59,20 @@ export async function runRenderDags(raw: unknown, io: CliIo): Promise<void> {
   const computeConfigs = Object.fromEntries(
     opts.computeConfig.map((kv) => kv.split("=") as [string, string]),
   );
+  let storageRoot: StorageRoot | undefined;
+  if (opts.storageRoot !== undefined) {
+    const [from, to] = opts.storageRoot.split("=") as [string, string];
+    storageRoot = { from, to };
+    try {
+      validateStorageRoot(storageRoot);
+    } catch (e) {
+      throw new CliError(`option storageRoot: ${(e as Error).message}`);
+    }
+  }
   const files = await renderAll(selected, {
     computeConfigs,
     ...(opts.dagIdPrefix !== undefined ? { dagIdPrefix: opts.dagIdPrefix } : {}),
+    ...(storageRoot !== undefined ? { storageRoot } : {}),
   });
 
   if (opts.check) {
@@ -99,6 +115,10 @@ export function renderDagsCommand(io: CliIo): Command {
       "override a compute config key (repeatable)",
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
+    )
+    .option(
+      "--storage-root <from=to>",
+      "render artifact URIs under another root, e.g. s3://llm-platform-artifacts=s3://acme-ml-prod (what a stack's artifactBucket does)",
     )
     .action(async (options: unknown) => runRenderDags(options, io));
 }
