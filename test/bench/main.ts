@@ -98,8 +98,10 @@ interface ParseResult {
 }
 
 const PARSE_SCRIPT = String.raw`
-import json, os, sys, tempfile, time
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-bench-"))
+import atexit, json, os, shutil, sys, tempfile, time
+_home = tempfile.mkdtemp(prefix="airflow-bench-")
+atexit.register(shutil.rmtree, _home, True)
+os.environ.setdefault("AIRFLOW_HOME", _home)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 t0 = time.perf_counter()

@@ -1,7 +1,8 @@
 /** Drives the CLI end to end (`program.parseAsync` through runCli) with captured output, in temp dirs. */
-import { mkdir, mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { afterAll } from "vitest";
 import { runCli } from "../../../pipelines/src/cli/run.js";
 import type { PipelineInput } from "../../../pipelines/src/model/index.js";
 
@@ -18,8 +19,16 @@ export async function run(args: string[], cwd: string): Promise<RunResult> {
   return { code, out, err };
 }
 
+const created: string[] = [];
+// Registered from each test file that imports the harness (vitest evaluates it per file).
+afterAll(async () => {
+  await Promise.all(created.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
 export async function tempDir(): Promise<string> {
-  return mkdtemp(path.join(tmpdir(), "pipelines-cli-"));
+  const dir = await mkdtemp(path.join(tmpdir(), "pipelines-cli-"));
+  created.push(dir);
+  return dir;
 }
 
 /** Writes `defs/<name>.ts` modules exporting the given pipelines (or raw module text). */
