@@ -4,10 +4,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { flattenTasks } from "../pipelines/src/graph/tasks.js";
 import { ANYSCALE_CONN_ID } from "../pipelines/src/render/dag.js";
 import { ARTIFACT_ROOT } from "../pipelines/definitions/shared/platform.js";
-import { renderAllSync, type LoadedDefinition, type RenderOptions } from "../pipelines/src/render/index.js";
+import {
+  computeConfigReferences,
+  renderAllSync,
+  type LoadedDefinition,
+  type RenderOptions,
+} from "../pipelines/src/render/index.js";
 import { AnyscaleComputeConfig, computeConfigNameVersions } from "./anyscale/computeConfigResource.js";
 import { StackConfigError, type StackConfig } from "./config/load.js";
 import type { StackSecrets } from "./config/read.js";
@@ -44,27 +48,13 @@ export interface StackOutputs {
   readonly namespace?: pulumi.Output<string>;
 }
 
-/** Logical key → definition files that reference it. */
-export function computeConfigReferences(defs: readonly LoadedDefinition[]): Map<string, string[]> {
-  const refs = new Map<string, string[]>();
-  for (const { file, pipeline } of defs) {
-    for (const t of flattenTasks(pipeline).tasks) {
-      if (t.task.kind !== "anyscaleJob" && t.task.kind !== "anyscaleService") continue;
-      const files = refs.get(t.task.computeConfig) ?? [];
-      if (!files.includes(file)) files.push(file);
-      refs.set(t.task.computeConfig, files);
-    }
-  }
-  return refs;
-}
-
 /** Fails (before any resource exists) when a pipeline references a compute config the stack does not declare. */
 export function checkComputeConfigCoverage(config: StackConfig, defs: readonly LoadedDefinition[]): void {
   const problems: string[] = [];
-  for (const [k, files] of [...computeConfigReferences(defs)].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  for (const [k, files] of computeConfigReferences(defs)) {
     if (config.computeConfigs[k] === undefined) {
       problems.push(
-        `${PROJECT}:computeConfigs.${k} is missing: ${files.sort().join(", ")} run on compute config "${k}", so the stack must declare it`,
+        `${PROJECT}:computeConfigs.${k} is missing: ${files.join(", ")} run on compute config "${k}", so the stack must declare it`,
       );
     }
   }

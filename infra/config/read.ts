@@ -36,8 +36,9 @@ export function readStackSecrets(config: StackConfig): StackSecrets {
   const connections = get("airflowConnections");
   const airflowConnections: Record<string, pulumi.Output<string>> = {};
   if (connections !== undefined) {
+    const parsed = connections.apply(connectionsFromSecret);
     for (const id of config.airflowConnectionIds) {
-      airflowConnections[id] = pulumi.secret(connections.apply((v) => connectionsFromSecret(v)[id] ?? ""));
+      airflowConnections[id] = pulumi.secret(parsed.apply((all) => all[id] ?? ""));
     }
   }
   return {

@@ -6,10 +6,21 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 
-/** A rendered file (same shape as `pipelines/src/render`'s RenderedFile). */
-export interface RenderedFileLike {
-  readonly path: string;
-  readonly content: string;
+import type { RenderedFile } from "../../pipelines/src/render/index.js";
+
+/** A rendered file, as `pipelines/src/render` returns them. */
+type RenderedFileLike = Pick<RenderedFile, "path" | "content">;
+
+/**
+ * The DAG folder's files of a render output: `dags/<file>` → `<file>`. The Anyscale job and service YAML
+ * are not read by the DAGs at run time (they carry their config inline), so they stay out.
+ */
+export function dagFilesFromRendered(files: readonly RenderedFileLike[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const file of files) {
+    if (file.path.startsWith("dags/")) out[file.path.slice("dags/".length)] = file.content;
+  }
+  return out;
 }
 
 /** Folder name of the workload package inside the DAGs folder (= its import name). */
@@ -52,13 +63,10 @@ export function dagBundle(
   rendered: readonly RenderedFileLike[],
   workloadFiles: Readonly<Record<string, string>>,
 ): Record<string, string> {
-  const out: Record<string, string> = { ".airflowignore": BUNDLE_AIRFLOWIGNORE };
-  for (const [p, content] of Object.entries(workloadFiles)) out[p] = content;
-  for (const file of rendered) {
-    if (!file.path.startsWith("dags/")) continue;
-    const rel = file.path.slice("dags/".length);
-    if (rel in out) throw new Error(`rendered ${file.path} collides with ${rel} of the DAG bundle`);
-    out[rel] = file.content;
+  const out: Record<string, string> = { ".airflowignore": BUNDLE_AIRFLOWIGNORE, ...workloadFiles };
+  for (const [rel, content] of Object.entries(dagFilesFromRendered(rendered))) {
+    if (rel in out) throw new Error(`rendered dags/${rel} collides with ${rel} of the DAG bundle`);
+    out[rel] = content;
   }
   return Object.fromEntries(
     Object.keys(out)

@@ -2,7 +2,7 @@
 // Config is read once at the entrypoint (infra/index.ts) and injected here; nothing in this module reads
 // Pulumi config. Secrets arrive as `pulumi.Input<string>` (normally an Output from `config.requireSecret`).
 import type * as pulumi from "@pulumi/pulumi";
-import type { AirflowConnectionArgs } from "../shared/connections.js";
+import { resolveConnectionIds, type AirflowConnectionArgs } from "../shared/connections.js";
 
 /** Which Airflow distribution image runs the components. */
 export type AirflowDistribution = "astro-runtime" | "apache";
@@ -127,7 +127,6 @@ export class AirflowKubernetesArgsError extends Error {
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const CONN_ID = /^[A-Za-z0-9_]{1,200}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SEMVER = /^\d+\.\d+\.\d+$/;
 
@@ -173,33 +172,7 @@ export function resolveArgs(args: AirflowKubernetesArgs): ResolvedAirflowKuberne
   if (!/^https:\/\//.test(chart.repo)) {
     fail(`\`chart.repo\` must be an https URL; got ${JSON.stringify(chart.repo)}`);
   }
-  const anyscaleConnId = args.anyscaleConnId ?? "anyscale_conn";
-  const slackConnId = args.slackConnId ?? "slack_alerts";
-  const slackApiConnId = args.slackApiConnId ?? "slack_api_default";
-  const hasSlackWebhook = args.slackWebhookUrl !== undefined;
-  const hasSlackApiToken = args.slackApiToken !== undefined;
-  const named: Array<readonly [string, string]> = [
-    ["anyscaleConnId", anyscaleConnId],
-    ...(hasSlackWebhook ? [["slackConnId", slackConnId] as const] : []),
-    ...(hasSlackApiToken ? [["slackApiConnId", slackApiConnId] as const] : []),
-    ...Object.keys(args.extraConnections ?? {})
-      .sort()
-      .map((id) => [`extraConnections.${id}`, id] as const),
-  ];
-  const seen = new Map<string, string>();
-  for (const [field, id] of named) {
-    if (!CONN_ID.test(id)) {
-      fail(
-        `\`${field}\` must contain only letters, digits and '_' (it becomes AIRFLOW_CONN_<ID>); got ${JSON.stringify(id)}`,
-      );
-    }
-    const envName = id.toUpperCase();
-    const previous = seen.get(envName);
-    if (previous !== undefined) {
-      fail(`\`${field}\` and \`${previous}\` name the same connection (AIRFLOW_CONN_${envName})`);
-    }
-    seen.set(envName, field);
-  }
+  const connections = resolveConnectionIds(args, fail);
   const apiServerReplicas = args.apiServerReplicas ?? 1;
   if (!Number.isInteger(apiServerReplicas) || apiServerReplicas < 1 || apiServerReplicas > 10) {
     fail(`\`apiServerReplicas\` must be an integer from 1 to 10; got ${String(apiServerReplicas)}`);
@@ -223,12 +196,7 @@ export function resolveArgs(args: AirflowKubernetesArgs): ResolvedAirflowKuberne
     airflowVersion,
     executor,
     chart,
-    anyscaleConnId,
-    slackConnId,
-    slackApiConnId,
-    hasSlackWebhook,
-    hasSlackApiToken,
-    connectionIds: named.map(([, id]) => id),
+    ...connections,
     externalDatabase: args.metadataDatabaseUrl !== undefined,
     apiServerReplicas,
     isPreview: args.isPreview ?? false,

@@ -110,21 +110,3 @@ export function dagConfigMap(dagFiles: Readonly<Record<string, string>>): DagCon
   }
   return { data, items, totalBytes };
 }
-
-/** The renderer's output shape (`pipelines/src/render`): a path relative to the output dir, and content. */
-export interface RenderedFileLike {
-  readonly path: string;
-  readonly content: string;
-}
-
-/**
- * Pick the DAG folder's files from the full render output: `dags/<file>` → `<file>`. The Anyscale job and
- * service YAML files are not read by the DAGs at run time (they carry their config inline), so they stay out.
- */
-export function dagFilesFromRendered(files: readonly RenderedFileLike[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const file of files) {
-    if (file.path.startsWith("dags/")) out[file.path.slice("dags/".length)] = file.content;
-  }
-  return out;
-}

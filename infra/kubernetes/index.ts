@@ -32,10 +32,8 @@ export {
   CONFIGMAP_MAX_BYTES,
   configMapKey,
   dagConfigMap,
-  dagFilesFromRendered,
   DagFilesError,
   type DagConfigMap,
-  type RenderedFileLike,
 } from "./dagFiles.js";
 export {
   CONNECTIONS_REVISION_ANNOTATION,

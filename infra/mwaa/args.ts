@@ -4,13 +4,12 @@
 // `config.requireSecret`) and only ever reach Secrets Manager secret versions.
 import type * as pulumi from "@pulumi/pulumi";
 
-import { ANYSCALE_CONN_ID } from "../../pipelines/src/render/dag.js";
 import { validateKeyPrefix, validateObjectPaths } from "./dagObjects.js";
 import { fail } from "./errors.js";
 import { DEFAULT_VPC_CIDR, subnetCidrs, type SubnetCidrs } from "./network.js";
 import { requirementsTxt, validatePins } from "./requirements.js";
 import { airflowConfigurationOptions, CONNECTIONS_PREFIX_ROOT } from "./secretsBackend.js";
-import type { AirflowConnectionArgs } from "../shared/connections.js";
+import { resolveConnectionIds, type AirflowConnectionArgs } from "../shared/connections.js";
 
 export { MwaaArgsError } from "./errors.js";
 
@@ -222,7 +221,6 @@ export const REQUIREMENTS_KEY = "requirements.txt";
 
 const ENVIRONMENT_NAME = /^[a-zA-Z][0-9a-zA-Z-_]*$/;
 const AIRFLOW_3_VERSION = /^3\.\d+\.\d+$/;
-const CONN_ID = /^[A-Za-z0-9_]{1,200}$/;
 const PREFIX_SEGMENT = /^[A-Za-z0-9_+=.@-]+$/;
 const MAINTENANCE_WINDOW = /^(MON|TUE|WED|THU|FRI|SAT|SUN):([01]\d|2[0-3]):(00|30)$/;
 
@@ -319,31 +317,6 @@ function resolveNetwork(network: MwaaNetwork | undefined): ResolvedMwaaNetwork {
   return { kind: "created", vpcCidr, subnets: subnetCidrs(vpcCidr), natGateways, availabilityZones: azs };
 }
 
-/** Connection ids by the field that sets them; duplicates and invalid ids are errors. */
-function resolveConnectionIds(
-  args: MwaaAirflowArgs,
-  ids: { anyscale: string; slack: string; slackApi: string },
-): string[] {
-  const named: Array<readonly [string, string]> = [
-    ["anyscaleConnId", ids.anyscale],
-    ...(args.slackWebhookUrl !== undefined ? [["slackConnId", ids.slack] as const] : []),
-    ...(args.slackApiToken !== undefined ? [["slackApiConnId", ids.slackApi] as const] : []),
-    ...Object.keys(args.extraConnections ?? {})
-      .sort()
-      .map((id) => [`extraConnections.${id}`, id] as const),
-  ];
-  const seen = new Map<string, string>();
-  for (const [field, id] of named) {
-    if (!CONN_ID.test(id)) {
-      fail(`\`${field}\` must contain only letters, digits and '_'; got ${JSON.stringify(id)}`);
-    }
-    const previous = seen.get(id);
-    if (previous !== undefined) fail(`\`${field}\` and \`${previous}\` name the same connection "${id}"`);
-    seen.set(id, field);
-  }
-  return named.map(([, id]) => id);
-}
-
 function resolveConnectionsPrefix(prefix: string | undefined, environmentName: string): string {
   const value = prefix ?? `${CONNECTIONS_PREFIX_ROOT}${environmentName}`;
   const rest = value.startsWith(CONNECTIONS_PREFIX_ROOT) ? value.slice(CONNECTIONS_PREFIX_ROOT.length) : "";
@@ -409,14 +382,8 @@ export function resolveArgs(args: MwaaAirflowArgs): ResolvedMwaaAirflowArgs {
   const pins = { ...args.providerPins, ...extraPins };
   validatePins(pins, "requirements.providers");
 
-  const anyscaleConnId = args.anyscaleConnId ?? ANYSCALE_CONN_ID;
-  const slackConnId = args.slackConnId ?? "slack_alerts";
-  const slackApiConnId = args.slackApiConnId ?? "slack_api_default";
-  const connectionIds = resolveConnectionIds(args, {
-    anyscale: anyscaleConnId,
-    slack: slackConnId,
-    slackApi: slackApiConnId,
-  });
+  const connections = resolveConnectionIds(args, fail);
+  const { connectionIds } = connections;
   const connectionsPrefix = resolveConnectionsPrefix(args.connectionsPrefix, environmentName);
 
   const dagPaths = validateObjectPaths(args.dagFiles, "dagFiles");
@@ -441,12 +408,7 @@ export function resolveArgs(args: MwaaAirflowArgs): ResolvedMwaaAirflowArgs {
     weeklyMaintenanceWindowStart,
     pins,
     requirementsTxt: requirementsTxt(airflowVersion, pins),
-    anyscaleConnId,
-    slackConnId,
-    slackApiConnId,
-    hasSlackWebhook: args.slackWebhookUrl !== undefined,
-    hasSlackApiToken: args.slackApiToken !== undefined,
-    connectionIds,
+    ...connections,
     connectionsPrefix,
     airflowConfigurationOptions: airflowConfigurationOptions(
       connectionsPrefix,

@@ -1,5 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 
+import { ANYSCALE_CONN_ID } from "../../pipelines/src/render/dag.js";
+
 // Airflow connections as JSON documents: the value of a Kubernetes Secret key (exposed as an environment
 // variable) on the kubernetes target, and the secret string of a Secrets Manager secret on MWAA.
 // Airflow reads `AIRFLOW_CONN_<CONN_ID upper-cased>`; the JSON form ({"conn_type": ..., "password": ...})
@@ -53,4 +55,63 @@ export interface AirflowConnectionArgs {
    * `{ zendesk_default: '{"conn_type":"zendesk","host":"acme.zendesk.com","login":"bot@acme.com","password":"…"}' }`.
    */
   readonly extraConnections?: Readonly<Record<string, pulumi.Input<string>>>;
+}
+
+/** Connection ids with their defaults applied, and every id the component provisions. */
+export interface ResolvedConnectionIds {
+  readonly anyscaleConnId: string;
+  readonly slackConnId: string;
+  readonly slackApiConnId: string;
+  readonly hasSlackWebhook: boolean;
+  readonly hasSlackApiToken: boolean;
+  /** Every provisioned connection id: anyscale, slack webhook, slack API, then extra ones sorted. */
+  readonly connectionIds: readonly string[];
+}
+
+const CONN_ID = /^[A-Za-z0-9_]{1,200}$/;
+
+/**
+ * Defaults (`anyscale_conn`, what the rendered DAGs use; `slack_alerts`; `slack_api_default`) and checks:
+ * ids must be letters, digits and '_', and no two may collide once Airflow upper-cases them for
+ * `AIRFLOW_CONN_<ID>` lookups. `fail` raises the caller's own error type, naming the field.
+ */
+export function resolveConnectionIds(
+  args: AirflowConnectionArgs,
+  fail: (message: string) => never,
+): ResolvedConnectionIds {
+  const anyscaleConnId = args.anyscaleConnId ?? ANYSCALE_CONN_ID;
+  const slackConnId = args.slackConnId ?? "slack_alerts";
+  const slackApiConnId = args.slackApiConnId ?? "slack_api_default";
+  const hasSlackWebhook = args.slackWebhookUrl !== undefined;
+  const hasSlackApiToken = args.slackApiToken !== undefined;
+  const named: Array<readonly [string, string]> = [
+    ["anyscaleConnId", anyscaleConnId],
+    ...(hasSlackWebhook ? [["slackConnId", slackConnId] as const] : []),
+    ...(hasSlackApiToken ? [["slackApiConnId", slackApiConnId] as const] : []),
+    ...Object.keys(args.extraConnections ?? {})
+      .sort()
+      .map((id) => [`extraConnections.${id}`, id] as const),
+  ];
+  const seen = new Map<string, string>();
+  for (const [field, id] of named) {
+    if (!CONN_ID.test(id)) {
+      fail(
+        `\`${field}\` must contain only letters, digits and '_' (it becomes AIRFLOW_CONN_<ID>); got ${JSON.stringify(id)}`,
+      );
+    }
+    const envName = id.toUpperCase();
+    const previous = seen.get(envName);
+    if (previous !== undefined) {
+      fail(`\`${field}\` and \`${previous}\` name the same connection (AIRFLOW_CONN_${envName})`);
+    }
+    seen.set(envName, field);
+  }
+  return {
+    anyscaleConnId,
+    slackConnId,
+    slackApiConnId,
+    hasSlackWebhook,
+    hasSlackApiToken,
+    connectionIds: named.map(([, id]) => id),
+  };
 }

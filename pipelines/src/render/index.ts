@@ -105,13 +105,23 @@ export function renderAllSync(input: readonly LoadedDefinition[], opts: RenderOp
   return validateRenderedPaths(files);
 }
 
+/** Logical compute-config key → the definition files whose Anyscale tasks use it (both sorted). */
+export function computeConfigReferences(defs: readonly LoadedDefinition[]): Map<string, string[]> {
+  const refs = new Map<string, Set<string>>();
+  for (const { file, pipeline } of defs)
+    for (const t of flattenTasks(pipeline).tasks)
+      if (t.task.kind === "anyscaleJob" || t.task.kind === "anyscaleService") {
+        const files = refs.get(t.task.computeConfig) ?? new Set<string>();
+        refs.set(t.task.computeConfig, files.add(file));
+      }
+  return new Map(
+    [...refs.keys()].sort(compareStrings).map((k) => [k, [...refs.get(k)!].sort(compareStrings)]),
+  );
+}
+
 /** Sorted unique logical compute-config keys used by Anyscale tasks (infra maps them to `name:version`). */
 export function referencedComputeConfigs(defs: readonly LoadedDefinition[]): string[] {
-  const keys = new Set<string>();
-  for (const { pipeline } of defs)
-    for (const t of flattenTasks(pipeline).tasks)
-      if (t.task.kind === "anyscaleJob" || t.task.kind === "anyscaleService") keys.add(t.task.computeConfig);
-  return [...keys].sort(compareStrings);
+  return [...computeConfigReferences(defs).keys()];
 }
 
 /** Expected Airflow view of every pipeline (for tests), keyed by rendered dag_id. */

@@ -8,9 +8,9 @@ import {
   CONFIGMAP_MAX_BYTES,
   configMapKey,
   dagConfigMap,
-  dagFilesFromRendered,
   DagFilesError,
 } from "../../../infra/kubernetes/dagFiles.js";
+import { dagFilesFromRendered } from "../../../infra/delivery/bundle.js";
 
 const IGNORE_BYTES = ".airflowignore".length + Buffer.byteLength(AIRFLOWIGNORE_HEADER);
 

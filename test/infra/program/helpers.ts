@@ -40,17 +40,23 @@ export async function planFile(stack: string): Promise<Planned> {
   return wrap(await planStack(REPO_ROOT, stack));
 }
 
-/** Plan `stack` with a configuration: the stack file's (or dev's), edited. */
-export async function planWith(
+type ConfigEdit = (raw: Record<string, string>, secretKeys: Set<string>) => void;
+
+/** The configuration `npm run plan` would use for `stack` (a preview: dev's), edited. */
+function editedConfig(
   stack: string,
-  edit: (raw: Record<string, string>, secretKeys: Set<string>) => void,
-  fromStack = stack.startsWith("pr-") ? "dev" : stack,
-): Promise<Planned> {
-  const base = readPlanConfig(REPO_ROOT, fromStack);
+  edit: ConfigEdit,
+): { raw: Record<string, string>; secretKeys: string[] } {
+  const base = readPlanConfig(REPO_ROOT, stack.startsWith("pr-") ? "dev" : stack);
   const raw = { ...base.raw };
   const secretKeys = new Set(base.secretKeys);
   edit(raw, secretKeys);
-  return wrap(await planStack(REPO_ROOT, stack, { raw, secretKeys: [...secretKeys] }));
+  return { raw, secretKeys: [...secretKeys] };
+}
+
+/** Plan `stack` with its stack file's (or dev's) configuration, edited. */
+export async function planWith(stack: string, edit: ConfigEdit): Promise<Planned> {
+  return wrap(await planStack(REPO_ROOT, stack, editedConfig(stack, edit)));
 }
 
 /** The policy rules' view of planned resources (redacted props; the URN is synthetic but unique). */
@@ -74,14 +80,11 @@ export function stackFileConfig(stack: string): Record<string, unknown> {
 /** Run the program on an edited configuration; returns its error and whatever it registered meanwhile. */
 export async function attempt(
   stack: string,
-  edit: (raw: Record<string, string>, secretKeys: Set<string>) => void,
+  edit: ConfigEdit,
 ): Promise<{ error: Error | undefined; registered: PlannedResource[] }> {
-  const base = readPlanConfig(REPO_ROOT, stack.startsWith("pr-") ? "dev" : stack);
-  const raw = { ...base.raw };
-  const secretKeys = new Set(base.secretKeys);
-  edit(raw, secretKeys);
+  const { raw, secretKeys } = editedConfig(stack, edit);
   const registered = await installPlanMocks(P, stack);
-  pulumi.runtime.setAllConfig(raw, [...secretKeys]);
+  pulumi.runtime.setAllConfig(raw, secretKeys);
   const { default: program } = await import("../../../infra/index.js");
   let error: Error | undefined;
   try {
