@@ -2,7 +2,11 @@
 // Config is read once at the entrypoint (infra/index.ts) and injected here; nothing in this module reads
 // Pulumi config. Secrets arrive as `pulumi.Input<string>` (normally an Output from `config.requireSecret`).
 import type * as pulumi from "@pulumi/pulumi";
-import { resolveConnectionIds, type AirflowConnectionArgs } from "../shared/connections.js";
+import {
+  resolveConnectionIds,
+  type AirflowConnectionArgs,
+  type ResolvedConnectionIds,
+} from "../shared/connections.js";
 
 /** Which Airflow distribution image runs the components. */
 export type AirflowDistribution = "astro-runtime" | "apache";
@@ -99,20 +103,13 @@ export const AIRFLOW_HOME: Readonly<Record<AirflowDistribution, string>> = {
 export const RELEASE_NAME = "airflow";
 
 /** Args with defaults applied and validated; plain data only (secrets stay outside). */
-export interface ResolvedAirflowKubernetesArgs {
+export interface ResolvedAirflowKubernetesArgs extends ResolvedConnectionIds {
   readonly namespace: string;
   readonly distribution: AirflowDistribution;
   readonly image: AirflowImage;
   readonly airflowVersion: string;
   readonly executor: AirflowExecutor;
   readonly chart: AirflowChart;
-  readonly anyscaleConnId: string;
-  readonly slackConnId: string;
-  readonly slackApiConnId: string;
-  readonly hasSlackWebhook: boolean;
-  readonly hasSlackApiToken: boolean;
-  /** Connection ids delivered through the connections Secret, in env-var order. */
-  readonly connectionIds: readonly string[];
   readonly externalDatabase: boolean;
   readonly apiServerReplicas: number;
   readonly isPreview: boolean;

@@ -9,7 +9,11 @@ import { fail } from "./errors.js";
 import { DEFAULT_VPC_CIDR, subnetCidrs, type SubnetCidrs } from "./network.js";
 import { requirementsTxt, validatePins } from "./requirements.js";
 import { airflowConfigurationOptions, CONNECTIONS_PREFIX_ROOT } from "./secretsBackend.js";
-import { resolveConnectionIds, type AirflowConnectionArgs } from "../shared/connections.js";
+import {
+  resolveConnectionIds,
+  type AirflowConnectionArgs,
+  type ResolvedConnectionIds,
+} from "../shared/connections.js";
 
 export { MwaaArgsError } from "./errors.js";
 
@@ -180,7 +184,7 @@ export type ResolvedMwaaNetwork =
     };
 
 /** Args with defaults applied and validated. Secrets and file contents stay outside. */
-export interface ResolvedMwaaAirflowArgs {
+export interface ResolvedMwaaAirflowArgs extends ResolvedConnectionIds {
   readonly environmentName: string;
   readonly airflowVersion: string;
   readonly environmentClass: MwaaEnvironmentClass;
@@ -197,13 +201,6 @@ export interface ResolvedMwaaAirflowArgs {
   readonly pins: Readonly<Record<string, string>>;
   /** The requirements.txt text. */
   readonly requirementsTxt: string;
-  readonly anyscaleConnId: string;
-  readonly slackConnId: string;
-  readonly slackApiConnId: string;
-  readonly hasSlackWebhook: boolean;
-  readonly hasSlackApiToken: boolean;
-  /** Every connection id delivered through Secrets Manager (anyscale, slack, extra), in that order. */
-  readonly connectionIds: readonly string[];
   readonly connectionsPrefix: string;
   readonly airflowConfigurationOptions: Readonly<Record<string, string>>;
   /** DAG file paths (relative to `dags/`), sorted. */
