@@ -9,7 +9,7 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TSX = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
 
 function launch(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(TSX, ["infra/anyscale/emulator/main.ts", ...args], {
+  const child = spawn(TSX, ["local/anyscale-emulator/main.ts", ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, ...env },
   });

@@ -11,7 +11,7 @@ import {
   type EmulatorOptions,
   type Exchange,
   type RunningEmulator,
-} from "../../infra/anyscale/emulator/server.js";
+} from "../../local/anyscale-emulator/server.js";
 import { createAnyscaleClient, type AnyscaleClientOptions } from "../../infra/anyscale/client.js";
 
 export const OPENAPI_PATH = fileURLToPath(new URL("../../infra/anyscale/openapi.yaml", import.meta.url));

@@ -1,6 +1,6 @@
 """The real `anyscale` Python SDK (the one the Airflow provider uses) against the local API emulator.
 
-Starts `infra/anyscale/emulator/main.ts` on a free port and drives `anyscale.Anyscale(...)` (built as the
+Starts `local/anyscale-emulator/main.ts` on a free port and drives `anyscale.Anyscale(...)` (built as the
 Airflow provider's hook builds it) through the SDK's own REST clients, cookie auth and response models, which
 validate required fields and enums client-side: compute_config create/versioning/get/archive,
 job.status/terminate and service.status. Jobs and services are submitted over REST because SDK submission
@@ -39,7 +39,7 @@ def emulator_url() -> Iterator[str]:
     proc = subprocess.Popen(
         [
             str(BIN / "tsx"),
-            "infra/anyscale/emulator/main.ts",
+            "local/anyscale-emulator/main.ts",
             "--port",
             "0",
             "--job-pending-ms",

@@ -2,7 +2,7 @@
 // Time-driven state machines are evaluated lazily from a clock, so a job created at t0 reads PENDING until
 // t0+pendingMs, RUNNING until t0+pendingMs+runningMs, then SUCCESS (or OUT_OF_RETRIES when it is set to fail).
 // State names are the REST API's (HaJobStates, ServiceEventCurrentState, ServiceVersionState), not the SDK's.
-import type { components } from "../schema.generated.js";
+import type { components } from "../../infra/anyscale/schema.generated.js";
 
 type S = components["schemas"];
 export type HaJobState = S["HaJobStates"];
