@@ -14,6 +14,11 @@ Guarantees:
 * train/valid files are validated record by record before any GPU time is spent;
 * secrets (HF_TOKEN for gated base models) only come from the environment.
 
+The trainer is chosen by the job's environment (`llm_workloads.trainers`): LLaMA-Factory on Ray by
+default; on the local stack (`LLM_LOCAL_STACK=1`, or `LLM_TRAINER=stand-in`) a stand-in that writes
+a real adapter folder without a GPU, while reading the data, the manifest and the create-only upload
+stay this module's code.
+
 Not run on the development machine: the actual training (needs GPUs, torch and LLaMA-Factory).
 """
 
@@ -322,8 +327,15 @@ def run_command(command: list[str], env: dict[str, str]) -> None:
     subprocess.run(command, env=env, check=True)  # argument list: no shell, no quoting issues
 
 
-def train_locally(args: FinetuneArgs, runner: CommandRunner = run_command) -> dict[str, Any]:
-    """Download and validate data, train, upload the adapter. Runs where the GPUs are."""
+def train_locally(
+    args: FinetuneArgs,
+    runner: CommandRunner = run_command,
+    info: Callable[[], dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """Download and validate data, train, upload the adapter. Runs where the GPUs are.
+
+    `info` describes the trainer for the manifest (default: the LLaMA-Factory stack's versions).
+    """
     train_text = storage.read_text(args.train_uri)
     valid_text = storage.read_text(args.valid_uri)
     train = training_rows(args.train_uri, train_text)
@@ -355,7 +367,7 @@ def train_locally(args: FinetuneArgs, runner: CommandRunner = run_command) -> di
         "metrics": metrics,
         "adapter_files": uploaded,
         "counts": {"train": len(train), "valid": len(valid)},
-        "trainer": trainer_info(),  # versions where training ran (the GPU worker), not the driver
+        "trainer": (info or trainer_info)(),  # where training ran (the GPU worker), not the driver
     }
 
 
@@ -383,6 +395,20 @@ def trainer_info() -> dict[str, str]:
     return info
 
 
+def train_with_stand_in(args: FinetuneArgs) -> dict[str, Any]:
+    """The local stack's trainer: `train_locally` in this process with the stand-in for the CLI."""
+    from llm_workloads.trainers import stand_in
+
+    return train_locally(args, runner=stand_in.run, info=stand_in.info)
+
+
+def select_trainer(env: Mapping[str, str]) -> Callable[[FinetuneArgs], dict[str, Any]]:
+    """The trainer the job's environment selects (see `llm_workloads.trainers`)."""
+    from llm_workloads.trainers import STAND_IN, trainer_name
+
+    return train_with_stand_in if trainer_name(env) == STAND_IN else train_on_ray
+
+
 def execute(
     args: FinetuneArgs, train: Callable[[FinetuneArgs], dict[str, Any]] = train_on_ray
 ) -> dict[str, Any]:
@@ -406,10 +432,15 @@ def execute(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from llm_workloads.trainers import TrainerSelectionError, trainer_name
+    from llm_workloads.trainers.stand_in import StandInTrainerError
+
     args = parse_args(argv)
     try:
-        manifest = execute(args)
-    except (FinetuneError, storage.StorageError) as error:
+        train = select_trainer(os.environ)
+        print(f"finetune: trainer {trainer_name(os.environ)}", file=sys.stderr)
+        manifest = execute(args, train=train)
+    except (FinetuneError, storage.StorageError, TrainerSelectionError, StandInTrainerError) as error:
         print(f"finetune: {error}", file=sys.stderr)
         return 1
     print(json.dumps({"adapter_uri": manifest["adapter_uri"], "model_id": manifest["model_id"]}))

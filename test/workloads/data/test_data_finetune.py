@@ -2,11 +2,17 @@
 
 Training itself (GPUs, torch, LLaMA-Factory) is NOT run here: `execute` is driven with a command
 runner that plays the trainer's part by writing the files LLaMA-Factory writes into output_dir.
+The local stack's stand-in trainer is run as the job runs it: `python -m llm_workloads.finetune` in a
+subprocess with `LLM_LOCAL_STACK=1` against a moto S3 server, its outputs read back with boto3.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -230,3 +236,209 @@ def test_adapter_that_appears_during_training_is_not_overwritten(tmp_path: Path)
         finetune.execute(args, train=lambda a: finetune.train_locally(a, racing_trainer))
     assert (tmp_path / "lora" / "viggo-run-1" / "adapter_config.json").read_text() == "other run"
     assert not (tmp_path / "manifests" / "viggo-run-1.json").exists()
+
+
+# --- The stand-in trainer of the local stack, chosen by the job's environment -------------------------
+
+
+def test_trainer_is_chosen_by_the_environment() -> None:
+    from llm_workloads.trainers import TrainerSelectionError
+
+    assert finetune.select_trainer({}) is finetune.train_on_ray
+    assert finetune.select_trainer({"LLM_LOCAL_STACK": "0"}) is finetune.train_on_ray
+    assert finetune.select_trainer({"LLM_LOCAL_STACK": "1"}) is finetune.train_with_stand_in
+    assert finetune.select_trainer({"LLM_TRAINER": "stand-in"}) is finetune.train_with_stand_in
+    # An explicit choice wins over the local-stack default.
+    assert finetune.select_trainer({"LLM_LOCAL_STACK": "1", "LLM_TRAINER": "llamafactory"}) is (
+        finetune.train_on_ray
+    )
+    with pytest.raises(TrainerSelectionError, match="LLM_TRAINER='gpu'"):
+        finetune.select_trainer({"LLM_TRAINER": "gpu"})
+    with pytest.raises(TrainerSelectionError, match="LLM_LOCAL_STACK='yes'"):
+        finetune.select_trainer({"LLM_LOCAL_STACK": "yes"})
+
+
+def read_safetensors(data: bytes) -> tuple[dict[str, object], bytes]:
+    """Header and payload of a safetensors file, read by its published layout (u64 length, JSON, data)."""
+    length = int.from_bytes(data[:8], "little")
+    return json.loads(data[8 : 8 + length]), data[8 + length :]
+
+
+def run_finetune_cli(env: dict[str, str], args: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "llm_workloads.finetune", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def local_stack_job(s3_bucket: str, moto_endpoint: str, tmp_path: Path) -> tuple[dict[str, str], str]:
+    """A dataset in S3 and the environment the local job runner gives a job (no HF token, no GPU)."""
+    write_data(tmp_path, n=10)
+    base = f"s3://{s3_bucket}"
+    for name in ("train", "valid"):
+        storage.write_bytes(f"{base}/data/{name}.jsonl", (tmp_path / f"{name}.jsonl").read_bytes())
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "LLM_")) and key != "PYTHONPATH"
+    }
+    env.update(
+        LLM_LOCAL_STACK="1",
+        AWS_ENDPOINT_URL=moto_endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    return env, base
+
+
+def s3_argv(base: str, adapter: str, **overrides: str) -> list[str]:
+    values = {
+        "--base-model": "mistralai/Mistral-7B-Instruct-v0.1",
+        "--train-uri": f"{base}/data/train.jsonl",
+        "--valid-uri": f"{base}/data/valid.jsonl",
+        "--lora-root": f"{base}/lora",
+        "--adapter-name": adapter,
+        "--seed": "42",
+        "--epochs": "3",
+        "--learning-rate": "1e-4",
+        "--lora-rank": "8",
+        "--lora-alpha": "16",
+        "--context-length": "512",
+        "--manifest-uri": f"{base}/manifests/{adapter}.json",
+        "--batch-size": "2",
+        "--gradient-accumulation-steps": "1",
+    }
+    values.update(overrides)
+    return [item for pair in values.items() for item in pair]
+
+
+def objects(bucket: str, prefix: str) -> dict[str, bytes]:
+    """Every object under a prefix, read with a plain boto3 client (not the code under test)."""
+    import boto3
+
+    s3 = boto3.client("s3")
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    return {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed}
+
+
+def test_local_stack_job_writes_a_real_adapter_folder_and_manifest_to_s3(
+    local_stack_job: tuple[dict[str, str], str], s3_bucket: str
+) -> None:
+    from llm_workloads.manifest import data_hash
+
+    env, base = local_stack_job
+    done = run_finetune_cli(env, s3_argv(base, "viggo-local-1"))
+    assert done.returncode == 0, done.stderr
+    assert "trainer stand-in" in done.stderr
+    assert json.loads(done.stdout) == {
+        "adapter_uri": f"{base}/lora/viggo-local-1",
+        "model_id": "mistralai/Mistral-7B-Instruct-v0.1:viggo-local-1",
+    }
+    stored = objects(s3_bucket, "lora/viggo-local-1/")
+    assert sorted(stored) == [
+        f"lora/viggo-local-1/{name}"
+        for name in (
+            "adapter_config.json",
+            "adapter_model.safetensors",
+            "all_results.json",
+            "trainer_log.jsonl",
+        )
+    ]
+    config = json.loads(stored["lora/viggo-local-1/adapter_config.json"])
+    assert (config["peft_type"], config["r"], config["lora_alpha"], config["lora_dropout"]) == (
+        "LORA",
+        8,
+        16,
+        0.05,
+    )
+    assert config["base_model_name_or_path"] == "mistralai/Mistral-7B-Instruct-v0.1"
+    assert set(config["target_modules"]) == {
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "o_proj",
+        "gate_proj",
+        "up_proj",
+        "down_proj",
+    }
+    header, payload = read_safetensors(stored["lora/viggo-local-1/adapter_model.safetensors"])
+    assert header.pop("__metadata__") == {
+        "format": "pt",
+        "note": "not trained weights (local stack)",
+        "stand_in": "true",
+    }
+    assert len(header) == 2 * len(config["target_modules"])
+    end = 0
+    for name, tensor in header.items():
+        assert isinstance(tensor, dict) and tensor["dtype"] == "F32", name
+        rows, cols = tensor["shape"]
+        assert (rows if name.endswith("lora_A.weight") else cols) == 8, name  # the rank
+        begin, stop = tensor["data_offsets"]
+        assert stop - begin == 4 * rows * cols
+        end = max(end, stop)
+    assert end == len(payload)
+    # Steps: 10 records / (batch 2 x accumulation 1) = 5 per epoch, 3 epochs; logged every 5 steps.
+    log_lines = [json.loads(line) for line in stored["lora/viggo-local-1/trainer_log.jsonl"].splitlines()]
+    assert [line["current_steps"] for line in log_lines] == [5, 10, 15]
+    assert all(line["total_steps"] == 15 for line in log_lines)
+
+    manifest = json.loads(objects(s3_bucket, "manifests/")["manifests/viggo-local-1.json"])
+    assert manifest["trainer"] == {"stack": "stand-in", "stand_in_format": "1"}
+    assert manifest["adapter_files"] == {
+        key.rsplit("/", 1)[1]: hashlib.sha256(data).hexdigest() for key, data in stored.items()
+    }
+    inputs = objects(s3_bucket, "data/")
+    assert manifest["data"]["data_hash"] == data_hash(
+        {"train.jsonl": inputs["data/train.jsonl"], "valid.jsonl": inputs["data/valid.jsonl"]}
+    )
+    results = json.loads(stored["lora/viggo-local-1/all_results.json"])
+    assert manifest["metrics"] == {
+        "epoch": 3.0,
+        "eval_loss": results["eval_loss"],
+        "train_loss": results["train_loss"],
+        "train_records": 10,
+        "valid_records": 10,
+    }
+    assert results["train_loss"] == round(sum(line["loss"] for line in log_lines) / 3, 4)
+    assert manifest["hyperparameters"]["lora_rank"] == 8
+
+
+def test_local_stack_job_refuses_an_existing_adapter_and_is_deterministic(
+    local_stack_job: tuple[dict[str, str], str], s3_bucket: str
+) -> None:
+    env, base = local_stack_job
+    assert run_finetune_cli(env, s3_argv(base, "viggo-a")).returncode == 0
+    first = objects(s3_bucket, "lora/viggo-a/")
+
+    again = run_finetune_cli(env, s3_argv(base, "viggo-a", **{"--manifest-uri": f"{base}/manifests/x.json"}))
+    assert again.returncode == 1 and "never overwritten" in again.stderr
+    assert objects(s3_bucket, "lora/viggo-a/") == first
+    assert "manifests/x.json" not in objects(s3_bucket, "manifests/")
+
+    # Same data and seed under another name: byte-identical weights; another seed: other weights.
+    explicit = {**{k: v for k, v in env.items() if k != "LLM_LOCAL_STACK"}, "LLM_TRAINER": "stand-in"}
+    assert run_finetune_cli(explicit, s3_argv(base, "viggo-b")).returncode == 0
+    assert run_finetune_cli(env, s3_argv(base, "viggo-c", **{"--seed": "7"})).returncode == 0
+    weights = {
+        name: objects(s3_bucket, f"lora/{name}/")[f"lora/{name}/adapter_model.safetensors"]
+        for name in ("viggo-a", "viggo-b", "viggo-c")
+    }
+    assert weights["viggo-a"] == weights["viggo-b"] != weights["viggo-c"]
+
+
+def test_local_stack_job_with_bad_data_or_trainer_writes_nothing(
+    local_stack_job: tuple[dict[str, str], str], s3_bucket: str
+) -> None:
+    env, base = local_stack_job
+    bad = run_finetune_cli({**env, "LLM_TRAINER": "gpu"}, s3_argv(base, "viggo-bad"))
+    assert bad.returncode == 1 and "LLM_TRAINER='gpu': unknown trainer" in bad.stderr
+    storage.write_bytes(f"{base}/data/broken.jsonl", b'{"messages": []}\n')
+    broken = run_finetune_cli(env, s3_argv(base, "viggo-bad", **{"--train-uri": f"{base}/data/broken.jsonl"}))
+    assert broken.returncode == 1 and f"{base}/data/broken.jsonl: 1 bad records" in broken.stderr
+    assert objects(s3_bucket, "lora/") == {} and objects(s3_bucket, "manifests/") == {}

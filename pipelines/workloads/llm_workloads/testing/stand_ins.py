@@ -4,9 +4,9 @@
   answers of the data it is given and answers a configurable share of items correctly (chosen by a
   hash, so runs are reproducible); the other answers are prose or near-misses (a wrong value or a
   wrong act). Its scores say nothing about any real model - they only exercise the evaluation.
-* `stand_in_trainer_runner` replaces the `llamafactory-cli train` call of `llm_workloads.finetune`:
-  everything around it (data validation, config, create-only upload, manifest) is the real code,
-  but the "adapter" it writes is a labelled placeholder file, not weights.
+* `stand_in_trainer_runner` (the local stack's `llm_workloads.trainers.stand_in.run`) replaces the
+  `llamafactory-cli train` call of `llm_workloads.finetune`: everything around it (data validation,
+  config, create-only upload, manifest) is the real code, but the weights it writes are untrained.
 
 Every output of these stand-ins carries the word STAND-IN.
 """
@@ -14,14 +14,13 @@ Every output of these stand-ins carries the word STAND-IN.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from llm_workloads.mr import MeaningRepresentation, ParseOk, parse_mr, render_mr
 from llm_workloads.testing.server import Action, ChatRequest, HttpError, Reply
+from llm_workloads.trainers.stand_in import run as stand_in_trainer_runner  # noqa: F401 (re-export)
 
 STAND_IN_NOTICE = (
     "STAND-IN: no model was trained or served here; answers come from a scripted local server "
@@ -89,21 +88,3 @@ class StandInResponder:
                 f"This sentence is about the video game {target.slot_dict().get('name', ('a game',))[0]}."
             )
         return Reply(near_miss(target, salt))
-
-
-def stand_in_trainer_runner(command: list[str], env: dict[str, str]) -> None:
-    """Drop-in for `finetune.run_command`: writes a labelled placeholder adapter where the trainer would."""
-    import yaml
-
-    if command[:2] != ["llamafactory-cli", "train"] or len(command) != 3:
-        raise ValueError(f"STAND-IN trainer expected 'llamafactory-cli train <config>', got {command}")
-    config = yaml.safe_load(Path(command[2]).read_text())
-    output_dir = Path(config["output_dir"])
-    output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "adapter_model.safetensors").write_bytes(b"STAND-IN placeholder: not LoRA weights\n")
-    (output_dir / "adapter_config.json").write_text(
-        json.dumps({"stand_in": True, "note": STAND_IN_NOTICE, "r": config.get("lora_rank")}, sort_keys=True)
-    )
-    (output_dir / "all_results.json").write_text(
-        json.dumps({"epoch": float(config.get("num_train_epochs", 0))})
-    )
