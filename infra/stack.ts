@@ -82,6 +82,7 @@ export function declareStack(inputs: StackInputs): StackOutputs {
     configs[k] = new AnyscaleComputeConfig(`compute-${k}`, {
       name: entry.name,
       spec: entry.spec,
+      ...(entry.limits !== undefined ? { limits: entry.limits } : {}),
       ...(config.anyscaleHost !== undefined ? { host: config.anyscaleHost } : {}),
     });
   }

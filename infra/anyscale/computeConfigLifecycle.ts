@@ -5,7 +5,7 @@
 // - create: resolve the cloud by name, then register the config; an existing (unarchived) name gets a new
 //   version, unless its latest version already holds exactly this config, which is then adopted.
 // - diff: a change of `name` or `spec.cloud` replaces (a new lineage; names are scoped per cloud); any other spec
-//   change is an update. `host` is where to call, not part of the config, so it never causes a change.
+//   or `limits` change is an update. `host` is where to call, not part of the config, so it never causes a change.
 // - update: registers a new version under the same name (outputs get the new version and `name:version`).
 // - delete: archives the config (Anyscale archives every version of the name). 404 counts as already gone; a
 //   409 (a cluster still uses it) fails with the API's reason.
@@ -20,9 +20,11 @@ import {
   type ComputeTemplate,
 } from "./client.js";
 import {
+  ComputeConfigLimitsSchema,
   ComputeConfigSpecSchema,
   toCreateRequest,
   validateComputeConfigName,
+  type ComputeConfigLimits,
   type ComputeConfigSpec,
 } from "./computeConfigSpec.js";
 import type { ComputeConfigState } from "./computeConfigResource.js";
@@ -33,6 +35,8 @@ export type LifecycleClient = AnyscaleClient;
 export interface ComputeConfigInputs {
   name: string;
   spec: ComputeConfigSpec;
+  /** REST-only cluster-lifetime limits (absent = the API's defaults). */
+  limits?: ComputeConfigLimits;
   host?: string;
 }
 
@@ -63,11 +67,18 @@ export function checkComputeConfig(
       failures.push({ property: ["spec", ...i.path.map(String)].join("."), reason: i.message });
     }
   }
+  const limits = ComputeConfigLimitsSchema.safeParse(n.limits ?? {});
+  if (!limits.success) {
+    for (const i of limits.error.issues) {
+      failures.push({ property: ["limits", ...i.path.map(String)].join("."), reason: i.message });
+    }
+  }
   if (n.host !== undefined && typeof n.host !== "string") {
     failures.push({ property: "host", reason: "host must be a URL string" });
   }
-  if (failures.length > 0 || !parsed.success) return { failures };
+  if (failures.length > 0 || !parsed.success || !limits.success) return { failures };
   const inputs: ComputeConfigInputs = { name: n.name as string, spec: parsed.data };
+  if (Object.keys(limits.data).length > 0) inputs.limits = limits.data;
   if (typeof n.host === "string") inputs.host = n.host;
   return { inputs };
 }
@@ -93,14 +104,15 @@ export interface ComputeConfigDiff extends pulumi.dynamic.DiffResult {
 }
 
 export function diffComputeConfig(
-  olds: Pick<ComputeConfigState, "name" | "spec">,
-  news: Pick<ComputeConfigInputs, "name" | "spec">,
+  olds: Pick<ComputeConfigState, "name" | "spec" | "limits">,
+  news: Pick<ComputeConfigInputs, "name" | "spec" | "limits">,
 ): ComputeConfigDiff {
   const oldSpec = ComputeConfigSpecSchema.parse(olds.spec);
   const newSpec = ComputeConfigSpecSchema.parse(news.spec);
   const changedFields = [
     ...(olds.name !== news.name ? ["name"] : []),
     ...changedSpecFields(oldSpec, newSpec),
+    ...changedSpecFields(olds.limits ?? {}, news.limits ?? {}, "limits"),
   ];
   const replaces = changedFields.filter((f) => f === "name" || f === "spec.cloud");
   return {
@@ -124,6 +136,7 @@ function outputs(
     version: t.version,
     nameVersion: `${t.name}:${t.version}`,
   };
+  if (inputs.limits !== undefined) out.limits = inputs.limits;
   if (inputs.host !== undefined) out.host = inputs.host;
   return out;
 }
@@ -143,7 +156,7 @@ async function registerVersion(
   inputs: ComputeConfigInputs,
 ): Promise<ComputeConfigState> {
   const cloudId = await resolveCloudId(client, inputs.spec.cloud);
-  const body = toCreateRequest(inputs.name, inputs.spec, { cloudId });
+  const body = toCreateRequest(inputs.name, inputs.spec, { cloudId }, inputs.limits);
   const latest = await client.findComputeConfig(inputs.name, { cloudId, includeArchived: true });
   if (latest?.archived_at) {
     throw new Error(

@@ -7,14 +7,19 @@ import { pathToFileURL } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
 import type * as LifecycleModule from "./computeConfigLifecycle.js";
 import type { ComputeConfigInputs } from "./computeConfigLifecycle.js";
-import type { ComputeConfigSpec, ComputeConfigSpecInput } from "./computeConfigSpec.js";
+import type { ComputeConfigLimits, ComputeConfigSpec, ComputeConfigSpecInput } from "./computeConfigSpec.js";
 
 /** Arguments of {@link AnyscaleComputeConfig}. */
 export interface AnyscaleComputeConfigArgs {
   /** Compute-config name (no `:`); every change of `spec` registers a new version under this name. */
   readonly name: pulumi.Input<string>;
-  /** The compute config, in the `anyscale compute-config` YAML shape (validated with ComputeConfigSpecSchema). */
+  /** The compute config, in the SDK's `ComputeConfig` / `anyscale compute-config` YAML shape (ComputeConfigSpecSchema). */
   readonly spec: pulumi.Input<ComputeConfigSpecInput | ComputeConfigSpec>;
+  /**
+   * Cluster-lifetime limits the REST API takes but the SDK's `ComputeConfig` model does not (so they are not part
+   * of `spec`); a change registers a new version.
+   */
+  readonly limits?: pulumi.Input<ComputeConfigLimits>;
   /** API base URL; defaults to `ANYSCALE_HOST` at run time, then https://console.anyscale.com. */
   readonly host?: pulumi.Input<string>;
 }
@@ -23,6 +28,7 @@ export interface AnyscaleComputeConfigArgs {
 export interface ComputeConfigState {
   name: string;
   spec: ComputeConfigSpec;
+  limits?: ComputeConfigLimits;
   host?: string;
   cloudId: string;
   computeConfigId: string;
@@ -110,6 +116,7 @@ export class AnyscaleComputeConfig extends pulumi.dynamic.Resource {
       {
         name: args.name,
         spec: args.spec,
+        limits: args.limits,
         host: args.host,
         nameVersion: undefined,
         version: undefined,

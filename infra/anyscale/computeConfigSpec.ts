@@ -1,6 +1,8 @@
-// Compute configs as code: a strict zod schema for the Anyscale compute-config YAML (the `anyscale` SDK's
-// `ComputeConfig` model, snake_case keys as in `anyscale compute-config create -f cc.yaml`) plus the two
-// REST-only cost controls, and the pure mapping to the REST body of `POST /api/v2/compute_templates/`.
+// Compute configs as code: a strict zod schema for the Anyscale compute-config YAML (exactly the fields of the
+// `anyscale` SDK's `ComputeConfig` model, snake_case keys as in `anyscale compute-config create -f cc.yaml`),
+// a separate schema for the two cluster-lifetime limits that only the REST API takes
+// (`CreateComputeTemplateConfig.idle_termination_minutes` / `maximum_uptime_minutes`; the SDK model refuses
+// them), and the pure mapping of both to the REST body of `POST /api/v2/compute_templates/`.
 // The mapping mirrors anyscale 0.26.112 `compute_config/_private/compute_config_sdk.py`
 // (`_convert_single_deployment_compute_config_to_api_model`), so a config made here reads back identically
 // through `anyscale.compute_config.get`.
@@ -59,10 +61,6 @@ export const ComputeConfigSpecSchema = z
     advanced_instance_config: JsonObjectSchema.optional(),
     flags: JsonObjectSchema.optional(),
     auto_select_worker_config: z.boolean().default(false),
-    /** Cost control: terminate the cluster after this many idle minutes (0 disables; backend default 120). */
-    idle_termination_minutes: z.number().int().nonnegative().optional(),
-    /** Cost control: hard cap on cluster lifetime in minutes. */
-    maximum_uptime_minutes: z.number().int().min(1).optional(),
   })
   .superRefine((spec, ctx) => {
     const names = new Set<string>();
@@ -85,6 +83,19 @@ export const ComputeConfigSpecSchema = z
       });
     }
   });
+
+/**
+ * Cluster-lifetime limits: fields of the REST `CreateComputeTemplateConfig` that the SDK's `ComputeConfig`
+ * model does not take (`from_dict` fails with "unexpected keyword argument"), so they live next to the spec
+ * rather than inside it and go straight into the REST body.
+ */
+export const ComputeConfigLimitsSchema = z.strictObject({
+  /** Terminate the cluster after this many idle minutes (0 disables; the API's default is 120). */
+  idle_termination_minutes: z.number().int().nonnegative().optional(),
+  /** Hard cap on a cluster's lifetime in minutes. */
+  maximum_uptime_minutes: z.number().int().min(1).optional(),
+});
+export type ComputeConfigLimits = z.infer<typeof ComputeConfigLimitsSchema>;
 
 /** Input form (defaults optional), what authors write. */
 export type ComputeConfigSpecInput = z.input<typeof ComputeConfigSpecSchema>;
@@ -218,9 +229,22 @@ export function toCreateRequest(
   name: string,
   specInput: ComputeConfigSpecInput | ComputeConfigSpec,
   resolved: { cloudId: string; projectId?: string },
+  limitsInput: ComputeConfigLimits = {},
 ): RestCreateComputeTemplate {
   validateComputeConfigName(name);
   const spec = parseComputeConfigSpec(specInput, `compute config "${name}"`);
+  const limitsResult = ComputeConfigLimitsSchema.safeParse(limitsInput);
+  if (!limitsResult.success) {
+    const issues = limitsResult.error.issues.map((i) => ({
+      path: ["limits", ...i.path.map(String)].join("."),
+      message: i.message,
+    }));
+    throw new ComputeConfigSpecError(
+      `compute config "${name}": invalid limits:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join("\n")}`,
+      issues,
+    );
+  }
+  const limits = limitsResult.data;
   const headOnly =
     (spec.worker_nodes === undefined || spec.worker_nodes.length === 0) && !spec.auto_select_worker_config;
 
@@ -277,8 +301,8 @@ export function toCreateRequest(
     auto_select_worker_config: deployment.auto_select_worker_config,
     flags: deployment.flags,
     advanced_configurations_json: deployment.advanced_configurations_json,
-    idle_termination_minutes: spec.idle_termination_minutes,
-    maximum_uptime_minutes: spec.maximum_uptime_minutes,
+    idle_termination_minutes: limits.idle_termination_minutes,
+    maximum_uptime_minutes: limits.maximum_uptime_minutes,
   });
 
   return dropUndefined({

@@ -4,7 +4,7 @@
 // them; nothing here reads Pulumi config.
 import { z } from "zod";
 
-import { ComputeConfigSpecSchema } from "../anyscale/computeConfigSpec.js";
+import { ComputeConfigLimitsSchema, ComputeConfigSpecSchema } from "../anyscale/computeConfigSpec.js";
 import { AIRFLOW_EXECUTORS } from "../kubernetes/args.js";
 
 /** Pulumi project name: the config namespace (`llm-platform:<key>`). */
@@ -101,7 +101,10 @@ export const ComputeConfigEntrySchema = z.strictObject({
       "must be letters, digits, '_' or '-' (no ':'), at most 60 characters",
     )
     .optional(),
+  /** Exactly the SDK's `ComputeConfig` model (`anyscale compute-config create -f` YAML). */
   spec: ComputeConfigSpecSchema,
+  /** REST-only cluster-lifetime limits (`idle_termination_minutes`, `maximum_uptime_minutes`). */
+  limits: ComputeConfigLimitsSchema.optional(),
 });
 export type ComputeConfigEntry = z.infer<typeof ComputeConfigEntrySchema>;
 

@@ -135,7 +135,7 @@ describe("compute configs", () => {
   it("creates versions under one name and resolves name:version", async () => {
     const v1 = await newComputeConfig("cc-versions");
     const v2 = await client.createComputeConfig(
-      toCreateRequest("cc-versions", { ...spec, idle_termination_minutes: 30 }, { cloudId: "cld_emulator1" }),
+      toCreateRequest("cc-versions", spec, { cloudId: "cld_emulator1" }, { idle_termination_minutes: 30 }),
     );
     expect([v1.version, v2.version]).toEqual([1, 2]);
     expect(v2.id).not.toBe(v1.id);

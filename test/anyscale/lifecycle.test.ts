@@ -26,8 +26,10 @@ beforeAll(async () => {
 afterEach(() => expect(emu.violations).toEqual([]));
 afterAll(async () => emu.close());
 
-function inputs(name: string, spec: Record<string, unknown>): ComputeConfigInputs {
-  const r = checkComputeConfig(undefined, { name, spec });
+// REST-only cluster-lifetime limits travel next to the spec (the SDK's ComputeConfig model refuses them).
+const LIMITS = { idle_termination_minutes: 30, maximum_uptime_minutes: 600 };
+function inputs(name: string, spec: Record<string, unknown>, limits = LIMITS): ComputeConfigInputs {
+  const r = checkComputeConfig(undefined, { name, spec, limits });
   if (!r.inputs) throw new Error(JSON.stringify(r.failures));
   return r.inputs;
 }
@@ -35,8 +37,6 @@ const base = {
   cloud: "cloud-a",
   head_node: { instance_type: "m5.xlarge" },
   worker_nodes: [{ instance_type: "g5.12xlarge", min_nodes: 0, max_nodes: 2, market_type: "SPOT" }],
-  idle_termination_minutes: 30,
-  maximum_uptime_minutes: 600,
 };
 
 describe("check", () => {

@@ -88,7 +88,7 @@ describe("AnyscaleComputeConfig", () => {
           const spec = { cloud: "emulator-cloud", head_node: { instance_type: "m5.xlarge" } };
           const checked = await provider.check({}, { name: "from-provider", spec, host: process.env.EMU });
           const c = await provider.create(checked.inputs);
-          const u = await provider.update(c.id, c.outs, { ...checked.inputs, spec: { ...checked.inputs.spec, idle_termination_minutes: 10 } });
+          const u = await provider.update(c.id, c.outs, { ...checked.inputs, limits: { idle_termination_minutes: 10 } });
           const r = await provider.read(c.id, u.outs);
           await provider.delete(c.id, u.outs);
           const gone = await provider.read(c.id, u.outs);
