@@ -12,7 +12,7 @@ import { loadDefinitions, REPO_ROOT } from "../pipelines/src/definitions-loader.
 import { StackConfigError } from "./config/load.js";
 import { readStackConfig, readStackSecrets } from "./config/read.js";
 import { readWorkloadPackage } from "./delivery/bundle.js";
-import { MWAA_PROVIDER_PACKAGES, providerPinsFromLock } from "./mwaa/index.js";
+import { MWAA_PINNED_PACKAGES, providerPinsFromLock } from "./mwaa/index.js";
 import { declareStack } from "./stack.js";
 
 /** Where the program reads its files (repo-relative, so `pulumi up` and `npm run plan` agree). */
@@ -29,7 +29,7 @@ export default async function program(): Promise<Record<string, unknown>> {
     const workloadFiles = await readWorkloadPackage(PROGRAM_FILES.workloads);
     const providerPins = providerPinsFromLock(
       await readFile(PROGRAM_FILES.lock, "utf8"),
-      MWAA_PROVIDER_PACKAGES,
+      MWAA_PINNED_PACKAGES,
     );
     const out = declareStack({ config, secrets, definitions, workloadFiles, providerPins });
     return { ...out };

@@ -7,7 +7,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { validateKeyPrefix, validateObjectPaths } from "./dagObjects.js";
 import { fail } from "./errors.js";
 import { DEFAULT_VPC_CIDR, subnetCidrs, type SubnetCidrs } from "./network.js";
-import { requirementsTxt, validatePins } from "./requirements.js";
+import { MWAA_CONSTRAINED_PACKAGES, requirementsTxt, validatePins } from "./requirements.js";
 import { airflowConfigurationOptions, CONNECTIONS_PREFIX_ROOT } from "./secretsBackend.js";
 import {
   resolveConnectionIds,
@@ -118,10 +118,13 @@ export interface MwaaAirflowArgs extends AirflowConnectionArgs {
   /** Customer-managed KMS key for the source bucket; default SSE-S3 (AES256). */
   readonly bucketKmsKeyArn?: pulumi.Input<string>;
   /**
-   * requirements.txt pins, package → exact version; in practice `providerPinsFromLock(<python/requirements.lock>,
-   * MWAA_PROVIDER_PACKAGES)` at the entrypoint, so MWAA installs what the tests ran against.
+   * requirements.txt pins of packages Airflow's constraints do NOT govern, package → exact version; in practice
+   * `providerPinsFromLock(<python/requirements.lock>, MWAA_PINNED_PACKAGES)` at the entrypoint, so MWAA installs
+   * what the tests ran against. `apache-airflow*` names are refused (the constraints decide them).
    */
   readonly providerPins: Readonly<Record<string, string>>;
+  /** Packages listed without a version (the constraints decide); default {@link MWAA_CONSTRAINED_PACKAGES}. */
+  readonly constrainedPackages?: readonly string[];
   /** Further requirements.txt content: `providers` pins are added to (and override) `providerPins`. */
   readonly requirements?: { readonly providers?: Readonly<Record<string, string>> };
   /**
@@ -404,7 +407,11 @@ export function resolveArgs(args: MwaaAirflowArgs): ResolvedMwaaAirflowArgs {
     network: resolveNetwork(args.network),
     weeklyMaintenanceWindowStart,
     pins,
-    requirementsTxt: requirementsTxt(airflowVersion, pins),
+    requirementsTxt: requirementsTxt(
+      airflowVersion,
+      pins,
+      args.constrainedPackages ?? MWAA_CONSTRAINED_PACKAGES,
+    ),
     ...connections,
     connectionsPrefix,
     airflowConfigurationOptions: airflowConfigurationOptions(

@@ -69,11 +69,14 @@ export {
 export {
   constraintsUrl,
   LockFileError,
-  MWAA_PROVIDER_PACKAGES,
+  isConstraintGoverned,
+  MWAA_CONSTRAINED_PACKAGES,
+  MWAA_PINNED_PACKAGES,
   MWAA_PYTHON_VERSION,
   normalizePackageName,
   providerPinsFromLock,
   requirementsTxt,
+  validateConstrainedNames,
   validatePins,
 } from "./requirements.js";
 export {

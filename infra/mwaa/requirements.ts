@@ -1,18 +1,41 @@
-// requirements.txt for MWAA: the Airflow constraints line, then the provider pins. Pure text functions;
-// the entrypoint reads python/requirements.lock and passes the pins in, so the component reads no file and
-// MWAA installs exactly the provider versions the Python tests ran against.
+// requirements.txt for MWAA: the Airflow constraints line, the packages whose versions those constraints
+// decide (unpinned), then exact pins of the packages the constraints do not govern. Pure text functions; the
+// entrypoint reads python/requirements.lock and passes the pins in, so the component reads no file.
+//
+// Why two lists: MWAA installs with `--constraint constraints-<airflow>/constraints-3.12.txt`. A pin of a
+// constrained package to any other version makes pip fail and no provider installs, so those are listed by
+// name only. Packages absent from the constraints install at whatever pip picks unless pinned, so they are
+// pinned to the versions the Python tests ran against. Which names the constraints govern was derived offline
+// (infra/mwaa/constraints/README.md) and is checked by test/infra/mwaa/requirements.test.ts.
 import { fail } from "./errors.js";
 
 /**
- * Provider packages MWAA must install for the rendered DAGs (the Anyscale operators, Slack notifications
- * and the Slack/Zendesk sources, the Secrets Manager backend and S3 hooks). Pinned from the lock file.
+ * Packages the rendered DAGs need whose versions Airflow's constraints file decides (the Secrets Manager
+ * backend and S3 hooks, Slack notifications and the Slack/Zendesk sources). Listed without a version.
  */
-export const MWAA_PROVIDER_PACKAGES = [
+export const MWAA_CONSTRAINED_PACKAGES = [
   "apache-airflow-providers-amazon",
   "apache-airflow-providers-slack",
   "apache-airflow-providers-zendesk",
-  "astro-provider-anyscale",
 ] as const;
+
+/**
+ * Packages absent from Airflow 3.3.1's constraints: the Anyscale operators, the `anyscale` SDK they call, and
+ * the dependencies only `anyscale` brings in (jsonpatch → jsonpointer, oauth2client). Pinned from the lock.
+ */
+export const MWAA_PINNED_PACKAGES = [
+  "anyscale",
+  "astro-provider-anyscale",
+  "jsonpatch",
+  "jsonpointer",
+  "oauth2client",
+] as const;
+
+/** Names every Airflow constraints file pins (Airflow itself and every provider): never pinned here. */
+export function isConstraintGoverned(name: string): boolean {
+  const n = normalizePackageName(name);
+  return n === "apache-airflow" || n.startsWith("apache-airflow-");
+}
 
 /** Python version of the MWAA images for Airflow 2.11+ and 3.x (it picks the constraints file). */
 export const MWAA_PYTHON_VERSION = "3.12";
@@ -74,6 +97,11 @@ export function validatePins(pins: Readonly<Record<string, string>>, field: stri
         `\`${field}.${name}\` must be an exact version like "1.3.0" (no operators or spaces); got ${JSON.stringify(version)}`,
       );
     }
+    if (isConstraintGoverned(name)) {
+      fail(
+        `\`${field}.${name}\`: Airflow's constraints file decides this version on MWAA (a different pin makes pip fail); list it unpinned in \`constrainedPackages\` instead`,
+      );
+    }
     const key = normalizePackageName(name);
     const previous = seen.get(key);
     if (previous !== undefined) {
@@ -90,25 +118,55 @@ export function constraintsUrl(airflowVersion: string): string {
   return `https://raw.githubusercontent.com/apache/airflow/constraints-${airflowVersion}/constraints-${MWAA_PYTHON_VERSION}.txt`;
 }
 
+/** Validate the names listed without a version; each must be one the constraints govern. */
+export function validateConstrainedNames(names: readonly string[], field: string): void {
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (!PACKAGE_NAME.test(name))
+      fail(`\`${field}\` entry ${JSON.stringify(name)} is not a Python package name`);
+    if (!isConstraintGoverned(name)) {
+      fail(
+        `\`${field}\` entry ${JSON.stringify(name)} is not governed by Airflow's constraints: pin it in \`providerPins\` instead`,
+      );
+    }
+    const key = normalizePackageName(name);
+    if (seen.has(key)) fail(`\`${field}\` names ${JSON.stringify(name)} twice`);
+    seen.add(key);
+  }
+}
+
+const byNormalisedName = (a: string, b: string): number => {
+  const [x, y] = [normalizePackageName(a), normalizePackageName(b)];
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
 /**
  * requirements.txt: a header comment, the `--constraint` line (MWAA appends its own when it finds none,
- * so pinning it here makes the install independent of that default), then `name==version` sorted by
- * normalised name. Deterministic: the same pins give the same bytes, so the S3 object (and with it the
- * environment) only changes when a pin or the Airflow version does.
- *
- * Packages that the constraints file also pins (the apache-airflow-providers-*) must be pinned to the
- * constraint's version, otherwise pip refuses the install; astro-provider-anyscale is not in the
- * constraints and installs freely.
+ * so pinning it here makes the install independent of that default), the constrained packages by name,
+ * then `name==version` for the rest, each group sorted by normalised name. Deterministic: the same inputs
+ * give the same bytes, so the S3 object (and with it the environment) only changes when they do.
  */
-export function requirementsTxt(airflowVersion: string, pins: Readonly<Record<string, string>>): string {
+export function requirementsTxt(
+  airflowVersion: string,
+  pins: Readonly<Record<string, string>>,
+  constrained: readonly string[] = MWAA_CONSTRAINED_PACKAGES,
+): string {
   validatePins(pins, "providerPins");
-  // The header must not contain "-c " or "--constraint ": MWAA searches the whole file for them.
+  validateConstrainedNames(constrained, "constrainedPackages");
+  // Comments must not contain "-c " or "--constraint ": MWAA searches the whole file for them.
   const header = `# Generated by infra/mwaa for Apache Airflow ${airflowVersion} on MWAA. Do not edit.`;
-  const lines = Object.keys(pins)
-    .sort((a, b) => {
-      const [x, y] = [normalizePackageName(a), normalizePackageName(b)];
-      return x < y ? -1 : x > y ? 1 : 0;
-    })
+  const unpinned = [...constrained].sort(byNormalisedName);
+  const pinned = Object.keys(pins)
+    .sort(byNormalisedName)
     .map((name) => `${name}==${pins[name]!}`);
-  return [header, `--constraint "${constraintsUrl(airflowVersion)}"`, ...lines].join("\n") + "\n";
+  return (
+    [
+      header,
+      `--constraint "${constraintsUrl(airflowVersion)}"`,
+      ...(unpinned.length > 0 ? ["# Versions from the Airflow constraints above:", ...unpinned] : []),
+      ...(pinned.length > 0
+        ? ["# Not in the Airflow constraints, pinned to python/requirements.lock:", ...pinned]
+        : []),
+    ].join("\n") + "\n"
+  );
 }

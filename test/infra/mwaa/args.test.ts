@@ -9,7 +9,7 @@ import {
 } from "../../../infra/mwaa/args.js";
 import { ANYSCALE_CONN_ID } from "../../../pipelines/src/render/dag.js";
 
-const PINS = { "astro-provider-anyscale": "1.3.0", "apache-airflow-providers-slack": "9.11.1" };
+const PINS = { "astro-provider-anyscale": "1.3.0", anyscale: "0.26.112" };
 const minimal: MwaaAirflowArgs = {
   environmentName: "llm-platform-dev",
   providerPins: PINS,
@@ -135,7 +135,7 @@ describe("resolveArgs defaults", () => {
     );
     expect(r.pins).toEqual({
       "astro-provider-anyscale": "1.4.0",
-      "apache-airflow-providers-slack": "9.11.1",
+      anyscale: "0.26.112",
       pandas: "2.2.3",
     });
     expect(r.requirementsTxt).toMatch(/^astro-provider-anyscale==1\.4\.0$/m);
