@@ -448,6 +448,159 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ext/v0/cluster_computes/{cluster_compute_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A compute config by id (external API; job submit and service deploy read its cloud_id). */
+        get: operations["get_cluster_compute"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ext/v0/projects/default_project": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The cloud's default project (external model; job submit and status by name call it). */
+        get: operations["get_default_project_external"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/workos/deployment_infra": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the control plane runs ("aws" or "azure"); the SDK asks before registering an image. */
+        get: operations["get_deployment_infra"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/builds/get_or_create_build_from_image_uri": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Register an image URI as a (BYOD) build, or return the build already registered for it. */
+        post: operations["get_or_create_build_from_image_uri"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ext/v0/cluster_environment_builds/default": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The default image's build for a Python and Ray version (used when no image is given). */
+        get: operations["get_default_cluster_environment_build"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/clouds/{cloud_id}/resources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The cloud's resources (deployments); read when a compute config names a cloud resource. */
+        get: operations["get_cloud_resources"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/clouds/{cloud_id}/generate_cloud_data_bucket_presigned_url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A presigned URL in the cloud's data bucket; the SDK PUTs a working-dir zip there and puts `file_uri` into the runtime_env (the upload is skipped when `file_exists`). */
+        post: operations["generate_cloud_data_bucket_presigned_url"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/logs/job_logs_download_v2/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The log chunks of a job run (`job_id` is the run id, the job's last_job_run_id); each chunk_url is fetched with `Authorization: Bearer <bearer_token>`. */
+        get: operations["get_job_logs_download_v2"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/services-v2/{service_id}/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Drop the canary of a rollout in progress; the primary version takes all traffic again. */
+        post: operations["rollback_service"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -771,6 +924,8 @@ export interface components {
             overview_url: string;
             is_service: boolean;
             cloud_id: string;
+            /** @description the latest run (attempt); its logs */
+            last_job_run_id?: string | null;
         };
         DecoratedProductionJob: components["schemas"]["InternalProductionJob"] & {
             project: components["schemas"]["MiniProject"];
@@ -928,6 +1083,100 @@ export interface components {
         DecoratedlistserviceapimodelListResponse: {
             results: components["schemas"]["DecoratedListServiceAPIModel"][];
             metadata?: components["schemas"]["ListResponseMetadata"];
+        };
+        ProjectExternal: {
+            id: string;
+            name: string;
+            cluster_config: string;
+            description?: string | null;
+            parent_cloud_id?: string | null;
+            creator_id?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            organization_id: string;
+            is_default: boolean;
+            directory_name: string;
+        };
+        ProjectExternalResponse: {
+            result: components["schemas"]["ProjectExternal"];
+        };
+        DeploymentinfraResponse: {
+            result: {
+                /** @enum {string} */
+                deployment_infra: "aws" | "azure";
+            };
+        };
+        GetOrCreateBuildFromImageUriRequest: {
+            image_uri: string;
+            registry_login_secret?: string | null;
+            ray_version?: string | null;
+            cluster_env_name?: string | null;
+            cloud_id?: string | null;
+        };
+        DecoratedBuild: components["schemas"]["ClusterEnvironmentBuild"] & {
+            application_template_id: string;
+            application_template: components["schemas"]["ClusterEnvironment"];
+            creator: components["schemas"]["MiniUser"];
+        };
+        DecoratedbuildResponse: {
+            result: components["schemas"]["DecoratedBuild"];
+        };
+        DecoratedCloudResource: {
+            cloud_resource_id?: string | null;
+            cloud_deployment_id?: string | null;
+            name?: string | null;
+            provider: components["schemas"]["CloudProviders"];
+            region?: string | null;
+            is_default?: boolean | null;
+        };
+        DecoratedcloudresourceListResponse: {
+            results: components["schemas"]["DecoratedCloudResource"][];
+            metadata?: components["schemas"]["ListResponseMetadata"];
+        };
+        CloudDataBucketPresignedUrlRequest: {
+            /** @enum {string} */
+            file_type: "runtime_env_packages" | "compute_template_files" | "workspace_snapshot";
+            file_name: string;
+            /** @enum {string} */
+            access_mode: "READ" | "WRITE";
+            scope?: string | null;
+            cloud_resource_id?: string | null;
+            cloud_deployment_id?: string | null;
+        };
+        CloudDataBucketPresignedUrlResponse: {
+            file_uri: string;
+            url: string;
+            file_exists: boolean;
+            bucket_name: string;
+            bucket_path: string;
+            /** @enum {string} */
+            url_scheme: "http" | "smart_open";
+        };
+        ClouddatabucketpresignedurlresponseResponse: {
+            result: components["schemas"]["CloudDataBucketPresignedUrlResponse"];
+        };
+        LogFileChunk: {
+            cluster_id: string;
+            chunk_name: string;
+            chunk_url: string;
+            size: number;
+            file_name: string;
+            /** @enum {string} */
+            node_type: "head-node" | "worker-nodes" | "unknown";
+            node_ip: string;
+            instance_id: string;
+            session_id: string;
+        };
+        LogDownloadResult: {
+            log_chunks: components["schemas"]["LogFileChunk"][];
+            next_page_token?: string | null;
+            bearer_token?: string | null;
+        };
+        LogdownloadresultResponse: {
+            result: components["schemas"]["LogDownloadResult"];
+        };
+        RollbackServiceModel: {
+            max_surge_percent?: number | null;
         };
     };
     responses: {
@@ -1587,6 +1836,225 @@ export interface operations {
         responses: {
             /** @description Accepted (goal_state TERMINATED) */
             202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Decoratedproductionservicev2ApimodelResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    get_cluster_compute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cluster_compute_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComputetemplateResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    get_default_project_external: {
+        parameters: {
+            query: {
+                parent_cloud_id: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectExternalResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    get_deployment_infra: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentinfraResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    get_or_create_build_from_image_uri: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GetOrCreateBuildFromImageUriRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecoratedbuildResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    get_default_cluster_environment_build: {
+        parameters: {
+            query: {
+                python_version: string;
+                ray_version: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClusterenvironmentbuildResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    get_cloud_resources: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cloud_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecoratedcloudresourceListResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    generate_cloud_data_bucket_presigned_url: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cloud_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CloudDataBucketPresignedUrlRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClouddatabucketpresignedurlresponseResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    get_job_logs_download_v2: {
+        parameters: {
+            query?: {
+                next_page_token?: string;
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogdownloadresultResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    rollback_service: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RollbackServiceModel"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };

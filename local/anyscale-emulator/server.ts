@@ -1,10 +1,20 @@
-// Local Anyscale API emulator on plain node:http, implementing the paths of ../openapi.yaml over EmulatorState.
+// Local Anyscale API emulator on plain node:http, implementing the paths of infra/anyscale/openapi.yaml
+// (routes.ts) over EmulatorState, with jobs and services run for real by a LocalRuntime (or simulated on timers).
 // Auth: `Authorization: Bearer <token>` (our client) or `Cookie: cli_token=<token>` (the anyscale Python SDK).
+// Storage URLs (not API routes, as on Anyscale, where they are S3 presigned URLs): `PUT /_storage/runtime_env_
+// packages/<zip>?signature=…` (the working-dir upload) and `GET /_storage/logs/<run>?offset&length` (a log
+// chunk, with the bearer token the logs route hands out).
 // Faults (options or `POST /_emulator/faults`): latency, a share of 429/5xx answers (429/503 always before the
 // request is processed; other 5xx after it with probability `afterCommitShare`, the case that makes blind
 // retries of creates dangerous), failing jobs and never-healthy services by name.
+import { randomBytes } from "node:crypto";
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_VENV, DEFAULT_WORKLOADS_DIR, LocalRuntime } from "./localRuntime.js";
+import { buildRoutes } from "./routes.js";
 import { ApiError, EmulatorState, type CloudSeed, type JobSchedule, type ServiceSchedule } from "./state.js";
 
 export interface FaultOptions {
@@ -29,6 +39,23 @@ export interface FaultOptions {
 export interface EmulatorOptions {
   /** Port on 127.0.0.1 (0 = any free port). */
   port?: number;
+  /**
+   * "local" (default): job entrypoints run as local processes and service versions as local servers;
+   * "simulated": jobs and services move through their states on timers (jobSchedule / serviceSchedule).
+   */
+  runtime?: "local" | "simulated";
+  /** Work dir for uploaded packages, unpacked working dirs and logs (default: a temp dir removed on close). */
+  workDir?: string;
+  /** Virtualenv jobs and services run in (default: the repository's .venv). */
+  venv?: string;
+  /** Folder put on PYTHONPATH after the working dir (default: pipelines/workloads of this repository). */
+  workloadsDir?: string;
+  /** Scenario file for the service versions' model behaviour (llm_workloads/testing/local_service.py). */
+  scenarioPath?: string;
+  /** Extra env for every job and service (the local stack's endpoints; wins over a job's env_vars). */
+  env?: Record<string, string>;
+  /** A version not healthy within this many ms is UNHEALTHY (default 30000). */
+  healthTimeoutMs?: number;
   /** Accepted token; defaults to ANYSCALE_CLI_TOKEN. Required one way or the other. */
   token?: string;
   clouds?: CloudSeed[];
@@ -59,6 +86,10 @@ export interface RunningEmulator {
   readonly url: string;
   readonly port: number;
   readonly state: EmulatorState;
+  /** The local runtime (undefined when simulated). */
+  readonly runtime: LocalRuntime | undefined;
+  /** The work dir (undefined when simulated). */
+  readonly workDir: string | undefined;
   /** Change faults at run time (same as `POST /_emulator/faults`). */
   setFaults(f: FaultOptions): void;
   readonly stats: { requests: number; injected: number };
@@ -81,256 +112,6 @@ function prng(seed: number): () => number {
   };
 }
 
-type Handler = (ctx: { params: Record<string, string>; query: Record<string, string>; body: unknown }) => {
-  status: number;
-  body?: unknown;
-};
-
-interface Route {
-  method: string;
-  pattern: RegExp;
-  keys: string[];
-  handler: Handler;
-}
-
-function route(method: string, template: string, handler: Handler): Route {
-  const keys: string[] = [];
-  const src = template.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{(\w+)\}/g, (_m, k: string) => {
-    keys.push(k);
-    return "([^/]+)";
-  });
-  return { method, pattern: new RegExp(`^${src}$`), keys, handler };
-}
-
-/** Opaque paging over an in-memory list: the token is the next offset. */
-function page<T>(
-  items: T[],
-  query: Record<string, string>,
-): { results: T[]; metadata: { total: number; next_paging_token: string | null } } {
-  const count = Math.min(1000, Math.max(1, Number(query.count ?? 20) || 20));
-  const offset = query.paging_token
-    ? Number(Buffer.from(query.paging_token, "base64url").toString()) || 0
-    : 0;
-  const results = items.slice(offset, offset + count);
-  const next =
-    offset + count < items.length ? Buffer.from(String(offset + count)).toString("base64url") : null;
-  return { results, metadata: { total: items.length, next_paging_token: next } };
-}
-
-function requireObject(body: unknown): Record<string, unknown> {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw new ApiError(
-      422,
-      [{ loc: ["body"], msg: "a JSON object is required", type: "type_error" }],
-      "Invalid request body",
-    );
-  }
-  return body as Record<string, unknown>;
-}
-
-function buildRoutes(state: EmulatorState): Route[] {
-  const ok = (body: unknown, status = 200) => ({ status, body });
-  return [
-    route("GET", "/api/v2/userinfo/", () =>
-      ok({
-        result: {
-          id: "usr_emulator",
-          email: "emulator@example.invalid",
-          name: "Emulator",
-          username: "emulator",
-          verified: true,
-          organization_permission_level: "owner",
-          organization_ids: ["org_emulator"],
-          organizations: [
-            {
-              id: "org_emulator",
-              name: "Emulator org",
-              public_identifier: "emulator",
-              default_cloud_id: state.defaultCloud().id,
-              is_general_platform_enabled: true,
-              is_private_endpoints_enabled: false,
-              is_usage_blocked: false,
-            },
-          ],
-          ld_hash: "",
-          ld_hash_fields: [],
-          pylon_hash: "",
-        },
-      }),
-    ),
-    route("GET", "/api/v2/clouds/", ({ query }) =>
-      ok(
-        page(
-          state.clouds.filter((c) => (query.name ? c.name.includes(query.name) : true)),
-          query,
-        ),
-      ),
-    ),
-    route("POST", "/api/v2/clouds/find_by_name", ({ body }) => {
-      const name = requireObject(body).name;
-      if (typeof name !== "string")
-        throw new ApiError(
-          422,
-          [{ loc: ["body", "name"], msg: "field required", type: "value_error.missing" }],
-          "name: field required",
-        );
-      return ok({ result: state.cloudByName(name) });
-    }),
-    route("GET", "/api/v2/clouds/{cloud_id}", ({ params }) =>
-      ok({ result: state.cloudById(params.cloud_id!) }),
-    ),
-    route("GET", "/ext/v0/clouds/default", () => ok({ result: state.defaultCloud() })),
-    route("GET", "/ext/v0/clouds/{cloud_id}", ({ params }) =>
-      ok({ result: state.cloudById(params.cloud_id!) }),
-    ),
-    route("GET", "/api/v2/projects/", ({ query }) =>
-      ok(
-        page(
-          state.projects
-            .filter((p) => (query.name_contains ? p.name.includes(query.name_contains) : true))
-            .filter((p) => (query.parent_cloud_id ? p.parent_cloud_id === query.parent_cloud_id : true)),
-          query,
-        ),
-      ),
-    ),
-    route("GET", "/api/v2/projects/find_by_name", ({ query }) =>
-      ok(
-        page(
-          state.projects.filter((p) => p.name === query.name),
-          query,
-        ),
-      ),
-    ),
-    route("GET", "/api/v2/projects/default_project", ({ query }) => {
-      if (!query.parent_cloud_id)
-        throw new ApiError(
-          422,
-          [{ loc: ["query", "parent_cloud_id"], msg: "field required", type: "value_error.missing" }],
-          "parent_cloud_id: field required",
-        );
-      return ok({ result: state.defaultProject(query.parent_cloud_id) });
-    }),
-    route("GET", "/api/v2/projects/{project_id}", ({ params }) =>
-      ok({ result: state.projectById(params.project_id!) }),
-    ),
-    route("POST", "/api/v2/compute_templates/", ({ body }) => {
-      const b = requireObject(body);
-      const config = b.config as Record<string, unknown> | undefined;
-      if (!config || typeof config !== "object")
-        throw new ApiError(
-          422,
-          [{ loc: ["body", "config"], msg: "field required", type: "value_error.missing" }],
-          "config: field required",
-        );
-      if (typeof config.cloud_id !== "string")
-        throw new ApiError(
-          422,
-          [{ loc: ["body", "config", "cloud_id"], msg: "field required", type: "value_error.missing" }],
-          "config.cloud_id: field required",
-        );
-      if (!config.head_node_type || typeof config.head_node_type !== "object")
-        throw new ApiError(
-          422,
-          [{ loc: ["body", "config", "head_node_type"], msg: "field required", type: "value_error.missing" }],
-          "config.head_node_type: field required",
-        );
-      return ok({ result: state.createTemplate(b as never) });
-    }),
-    route("POST", "/api/v2/compute_templates/search", ({ body, query }) =>
-      ok(
-        page(
-          state.searchTemplates(requireObject(body)).map((t) => state.decorateTemplate(t)),
-          query,
-        ),
-      ),
-    ),
-    route("GET", "/api/v2/compute_templates/{template_id}", ({ params }) =>
-      ok({ result: state.decorateTemplate(state.templateById(params.template_id!)) }),
-    ),
-    route("POST", "/api/v2/compute_templates/{compute_template_id}/archive", ({ params }) => {
-      state.archiveTemplate(params.compute_template_id!);
-      return { status: 204 };
-    }),
-    route("POST", "/api/v2/decorated_ha_jobs/create", ({ body }) => {
-      const b = requireObject(body);
-      if (!b.config || typeof b.config !== "object")
-        throw new ApiError(
-          422,
-          [{ loc: ["body", "config"], msg: "field required", type: "value_error.missing" }],
-          "config: field required",
-        );
-      return ok({ result: state.createJob(b as never) });
-    }),
-    route("GET", "/api/v2/decorated_ha_jobs/", ({ query }) => ok(page(state.listJobs(query), query))),
-    route("GET", "/api/v2/decorated_ha_jobs/{production_job_id}", ({ params }) =>
-      ok({ result: state.getJob(params.production_job_id!) }),
-    ),
-    route("POST", "/api/v2/decorated_ha_jobs/{production_job_id}/terminate", ({ params }) =>
-      ok({ result: state.terminateJob(params.production_job_id!) }),
-    ),
-    route("POST", "/api/v2/decorated_ha_jobs/job_runs/search", ({ body }) => {
-      const ids = requireObject(body).ha_job_ids;
-      if (!Array.isArray(ids)) {
-        throw new ApiError(
-          422,
-          [{ loc: ["body", "ha_job_ids"], msg: "field required", type: "value_error.missing" }],
-          "ha_job_ids: field required",
-        );
-      }
-      return ok({ results: Object.fromEntries(ids.map((id) => [String(id), state.jobRuns(String(id))])) });
-    }),
-    route("GET", "/ext/v0/production_jobs/{production_job_id}", ({ params }) =>
-      ok({ result: state.getJob(params.production_job_id!) }),
-    ),
-    route("POST", "/ext/v0/production_jobs/{production_job_id}/terminate", ({ params }) =>
-      ok({ result: state.terminateJob(params.production_job_id!) }),
-    ),
-    route("GET", "/ext/v0/cluster_environment_builds/{cluster_environment_build_id}", ({ params }) =>
-      ok({ result: state.buildById(params.cluster_environment_build_id!) }),
-    ),
-    route("GET", "/ext/v0/cluster_environments/{cluster_environment_id}", ({ params }) =>
-      ok({ result: state.clusterEnvironmentById(params.cluster_environment_id!) }),
-    ),
-    route("PUT", "/api/v2/services-v2/apply", ({ body }) => {
-      const b = requireObject(body);
-      for (const k of ["name", "ray_serve_config", "build_id", "compute_config_id"]) {
-        if (b[k] === undefined || b[k] === null)
-          throw new ApiError(
-            422,
-            [{ loc: ["body", k], msg: "field required", type: "value_error.missing" }],
-            `${k}: field required`,
-          );
-      }
-      const cp = b.canary_percent;
-      if (
-        cp !== undefined &&
-        cp !== null &&
-        (typeof cp !== "number" || !Number.isInteger(cp) || cp < 0 || cp > 100)
-      ) {
-        throw new ApiError(
-          422,
-          [
-            {
-              loc: ["body", "canary_percent"],
-              msg: "must be an integer between 0 and 100",
-              type: "value_error",
-            },
-          ],
-          "canary_percent: must be an integer between 0 and 100",
-        );
-      }
-      return ok({ result: state.applyService(b as never) }, 202);
-    }),
-    route("GET", "/api/v2/services-v2/", ({ query }) => ok(page(state.listServices(query), query))),
-    route("GET", "/api/v2/services-v2/{service_id}", ({ params }) =>
-      ok({ result: state.getService(params.service_id!) }),
-    ),
-    route("POST", "/api/v2/services-v2/{service_id}/terminate", ({ params }) =>
-      ok({ result: state.terminateService(params.service_id!) }, 202),
-    ),
-  ];
-}
-
 function tokenOf(req: IncomingMessage): string | undefined {
   const auth = req.headers.authorization;
   if (auth?.startsWith("Bearer ")) return auth.slice("Bearer ".length);
@@ -339,10 +120,50 @@ function tokenOf(req: IncomingMessage): string | undefined {
   return m?.[1];
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
+}
+
+/** Largest log chunk handed out (chunks end at a line break, so the SDK's per-chunk splitlines stays right). */
+const LOG_CHUNK_BYTES = 256 * 1024;
+
+function logChunks(path: string): { offset: number; length: number }[] {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return [];
+  }
+  const fd = openSync(path, "r");
+  try {
+    const chunks: { offset: number; length: number }[] = [];
+    let offset = 0;
+    while (offset < size) {
+      const length = Math.min(LOG_CHUNK_BYTES, size - offset);
+      const buf = Buffer.alloc(length);
+      readSync(fd, buf, 0, length, offset);
+      const cut = offset + length < size ? buf.lastIndexOf(0x0a) + 1 : length;
+      const take = cut > 0 ? cut : length;
+      chunks.push({ offset, length: take });
+      offset += take;
+    }
+    return chunks;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readRange(path: string, offset: number, length: number): Buffer {
+  const fd = openSync(path, "r");
+  try {
+    const buf = Buffer.alloc(length);
+    const n = readSync(fd, buf, 0, length, offset);
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function send(
@@ -371,12 +192,62 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const token = opts.token ?? process.env.ANYSCALE_CLI_TOKEN;
   if (!token) throw new Error("startEmulator: no token (pass `token` or set ANYSCALE_CLI_TOKEN)");
   const now = opts.now ?? Date.now;
+  let baseUrl = "";
+  const ownWorkDir = opts.runtime !== "simulated" && opts.workDir === undefined;
+  const workDir =
+    opts.runtime === "simulated"
+      ? undefined
+      : (opts.workDir ?? mkdtempSync(join(tmpdir(), "anyscale-emulator-")));
+  const runtime =
+    workDir === undefined
+      ? undefined
+      : new LocalRuntime({
+          workDir,
+          venv: opts.venv ?? DEFAULT_VENV,
+          workloadsDir: opts.workloadsDir ?? DEFAULT_WORKLOADS_DIR,
+          scenarioPath: opts.scenarioPath,
+          env: opts.env ?? {},
+          healthTimeoutMs: opts.healthTimeoutMs ?? 30_000,
+          emulatorUrl: () => baseUrl,
+          token,
+          now,
+        });
   const state = new EmulatorState({
     clouds: opts.clouds ?? DEFAULT_CLOUDS,
     jobSchedule: { pendingMs: 200, runningMs: 500, ...opts.jobSchedule },
-    serviceSchedule: { startMs: 300, rolloutMs: 500, ...opts.serviceSchedule },
+    serviceSchedule: { startMs: 300, rolloutMs: runtime ? 0 : 500, ...opts.serviceSchedule },
     now,
+    runtime,
   });
+  if (runtime) runtime.onChange = () => state.tick();
+  // The bearer token of log chunk URLs (as Anyscale hands one out with the chunk list).
+  const logToken = randomBytes(18).toString("base64url");
+  const jobLogs = (runId: string, pageToken: string | undefined, pageSize: number) => {
+    const attempt = state.localAttempt(runId);
+    if (!attempt) {
+      return state.hasJobRun(runId)
+        ? { log_chunks: [], next_page_token: null, bearer_token: logToken }
+        : undefined;
+    }
+    const all = logChunks(attempt.logPath);
+    const from = Number(pageToken ?? 0) || 0;
+    const page = all.slice(from, from + pageSize);
+    return {
+      log_chunks: page.map((c, i) => ({
+        cluster_id: `ses_${runId.slice(-8)}`,
+        chunk_name: `${runId}-${from + i}`,
+        chunk_url: `${baseUrl}/_storage/logs/${encodeURIComponent(runId)}?offset=${c.offset}&length=${c.length}`,
+        size: c.length,
+        file_name: "job-driver.log",
+        node_type: "head-node",
+        node_ip: "127.0.0.1",
+        instance_id: "local",
+        session_id: `ses_${runId.slice(-8)}`,
+      })),
+      next_page_token: from + pageSize < all.length ? String(from + pageSize) : null,
+      bearer_token: logToken,
+    };
+  };
   const random = prng(opts.seed ?? 42);
   let faults: FaultOptions = {};
   const setFaults = (f: FaultOptions) => {
@@ -386,7 +257,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     for (const n of f.templatesInUse ?? []) state.templatesInUse.add(n);
   };
   setFaults(opts.faults ?? {});
-  const routes = buildRoutes(state);
+  const routes = buildRoutes(state, {
+    packages: runtime?.packages,
+    jobLogs,
+    newRouter: runtime ? (id) => runtime.newRouter(() => state.routingTable(id())) : undefined,
+  });
   const stats = { requests: 0, injected: 0 };
   let requestSeq = 0;
 
@@ -396,7 +271,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       const method = req.method ?? "GET";
       const requestId = `emu-${(++requestSeq).toString(16).padStart(8, "0")}`;
       const headers = { "x-request-id": requestId };
-      const raw = await readBody(req);
+      const bytes = await readBody(req);
+      const raw = bytes.toString("utf8");
       const query = Object.fromEntries(url.searchParams);
       let requestBody: unknown;
       const exchange = (status: number, responseBody: unknown, injected = false, afterCommit = false) =>
@@ -410,6 +286,29 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
           injected,
           afterCommit,
         });
+
+      // Storage URLs: signed (uploads) or behind the logs' bearer token, not the API token.
+      if (url.pathname.startsWith("/_storage/")) {
+        const pkg = /^\/_storage\/runtime_env_packages\/([^/]+)$/.exec(url.pathname);
+        if (method === "PUT" && pkg && runtime) {
+          const ok = runtime.packages.put(decodeURIComponent(pkg[1]!), query.signature ?? "", bytes);
+          return ok
+            ? send(res, 200, undefined)
+            : send(res, 403, { error: { detail: "The upload URL's signature does not match." } });
+        }
+        const log = /^\/_storage\/logs\/([^/]+)$/.exec(url.pathname);
+        if (method === "GET" && log) {
+          if (req.headers.authorization !== `Bearer ${logToken}`) {
+            return send(res, 403, { error: { detail: "Missing or wrong bearer token for log chunks." } });
+          }
+          const attempt = state.localAttempt(decodeURIComponent(log[1]!));
+          if (!attempt) return send(res, 404, { error: { detail: `No logs for ${log[1]}` } });
+          const data = readRange(attempt.logPath, Number(query.offset ?? 0), Number(query.length ?? 0));
+          res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "content-length": data.length });
+          return res.end(data);
+        }
+        return send(res, 404, { error: { detail: `Not Found: ${method} ${url.pathname}` } });
+      }
 
       if (tokenOf(req) !== token) {
         const body = { error: { detail: "Unauthorized: the API token is missing, invalid or expired." } };
@@ -427,6 +326,30 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
         if (method === "GET" && url.pathname === "/_emulator/stats") {
           return send(res, 200, { ...stats, counters: state.counters });
         }
+        const procs = /^\/_emulator\/services\/([^/]+)\/processes$/.exec(url.pathname);
+        if (method === "GET" && procs) {
+          try {
+            return send(res, 200, { versions: state.servicePids(procs[1]!) });
+          } catch (e) {
+            return send(res, 404, errorBody(e as ApiError));
+          }
+        }
+        const job = /^\/_emulator\/jobs\/([^/]+)$/.exec(url.pathname);
+        if (method === "GET" && job) {
+          const local = state.localJob(job[1]!);
+          if (!local) return send(res, 404, { error: { detail: `No local job ${job[1]}` } });
+          return send(res, 200, {
+            state: local.state,
+            working_dir: local.cwd ?? null,
+            attempts: local.attempts.map((a) => ({
+              id: a.id,
+              status: a.status,
+              exit_code: a.exitCode ?? null,
+              signal: a.signal ?? null,
+              timed_out: a.timedOut ?? false,
+            })),
+          });
+        }
         const hist = /^\/_emulator\/services\/([^/]+)\/history$/.exec(url.pathname);
         if (method === "GET" && hist) {
           try {
@@ -443,10 +366,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       stats.requests += 1;
       if (faults.latencyMs) await new Promise((r) => setTimeout(r, faults.latencyMs));
 
+      // A literal segment wins over a parameter (`/cluster_environment_builds/default` before `/{id}`).
       const match = routes
         .filter((r) => r.method === method)
         .map((r) => ({ r, m: r.pattern.exec(url.pathname) }))
-        .find((x) => x.m !== null);
+        .filter((x) => x.m !== null)
+        .sort((a, b) => a.r.keys.length - b.r.keys.length)[0];
       if (!match) {
         const body = {
           error: { detail: `Not Found: ${method} ${url.pathname} is not implemented by the emulator` },
@@ -505,7 +430,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
         const params = Object.fromEntries(
           match.r.keys.map((k, i) => [k, decodeURIComponent(match.m![i + 1]!)]),
         );
-        const out = match.r.handler({ params, query, body: requestBody });
+        const out = await match.r.handler({ params, query, body: requestBody });
         status = out.status;
         body = out.body;
       } catch (e) {
@@ -531,16 +456,29 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  baseUrl = `http://127.0.0.1:${port}`;
+  // Time-driven parts of a rollout (a canary ramping without a held percent) advance without a reader.
+  const ticker = runtime ? setInterval(() => state.tick(), 200) : undefined;
+  ticker?.unref();
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    clearInterval(ticker);
+    await new Promise<void>((resolve, reject) => {
+      server.closeAllConnections();
+      server.close((err) => (err ? reject(err) : resolve()));
+    });
+    // No process is left behind: job process groups, version servers and routers go with the emulator.
+    await runtime?.close();
+    if (ownWorkDir && workDir) rmSync(workDir, { recursive: true, force: true });
+  };
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: baseUrl,
     port,
     state,
+    runtime,
+    workDir,
     stats,
     setFaults,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
+    close: () => (closing ??= close()),
   };
 }

@@ -1,8 +1,16 @@
-// In-memory Anyscale control-plane state: clouds, projects, compute-template versions, jobs and services.
-// Time-driven state machines are evaluated lazily from a clock, so a job created at t0 reads PENDING until
-// t0+pendingMs, RUNNING until t0+pendingMs+runningMs, then SUCCESS (or OUT_OF_RETRIES when it is set to fail).
+// In-memory Anyscale control-plane state: clouds, projects, compute-template versions, builds, jobs and services.
+// Jobs and services run in one of two ways:
+// - with a `LocalRuntime` (the default of startEmulator): a job's entrypoint runs as a local process and its state
+//   follows the process; each service version is a local server, and the state follows its health checks;
+// - simulated (no runtime; kept for the client's unit tests): time-driven state machines evaluated lazily from a
+//   clock, so a job created at t0 reads PENDING until t0+pendingMs, RUNNING until t0+pendingMs+runningMs, then
+//   SUCCESS (or OUT_OF_RETRIES when it is set to fail).
 // State names are the REST API's (HaJobStates, ServiceEventCurrentState, ServiceVersionState), not the SDK's.
+import { randomBytes } from "node:crypto";
 import type { components } from "../../infra/anyscale/schema.generated.js";
+import type { LocalJob } from "./jobProcess.js";
+import type { RoutingTable, ServiceRouter } from "./router.js";
+import type { VersionServer } from "./versionServer.js";
 
 type S = components["schemas"];
 export type HaJobState = S["HaJobStates"];
@@ -49,6 +57,8 @@ export const EMULATOR_USER: S["MiniUser"] = {
 };
 export const EMULATOR_ORG_ID = "org_emulator";
 export const EMULATOR_IMAGE = { id: "apt_emulator", name: "emulator-image" } as const;
+/** What the default build "is" (the image is recorded, never pulled: jobs run in the project's .venv). */
+export const DEFAULT_IMAGE_URI = "anyscale/ray:2.44.0-slim-py311";
 
 export interface CloudSeed {
   readonly id: string;
@@ -67,6 +77,8 @@ interface StoredJob {
   createdMs: number;
   fails: boolean;
   terminatedAtMs?: number;
+  /** The local processes running it (LocalRuntime mode). */
+  local?: LocalJob;
 }
 
 interface StoredVersion {
@@ -75,10 +87,28 @@ interface StoredVersion {
   healthy: boolean;
   /** Traffic share requested for a canary (undefined = ramp to 100). */
   canaryPercent?: number;
+  /** The local server playing it (LocalRuntime mode) and when it first became healthy. */
+  server?: VersionServer;
+  runningSinceMs?: number;
+}
+
+/** What runs jobs and service versions for real (implemented by localRuntime.ts). */
+export interface Runtime {
+  startJob(job: S["InternalProductionJob"], onChange: () => void): LocalJob;
+  startVersion(
+    service: { id: string; name: string },
+    version: S["DecoratedProductionServiceV2VersionAPIModel"],
+    neverHealthy: boolean,
+    onChange: () => void,
+  ): VersionServer;
+  /** A query router (listening) whose routing table is read on every request. */
+  newRouter(table: () => RoutingTable): Promise<ServiceRouter>;
 }
 
 export interface ApplyRecord {
   version: string;
+  /** Set on the record a rollback adds (the version that keeps serving). */
+  rollback?: true;
   /** canary_percent of that apply (null: not given; ignored on the apply that creates the service). */
   canaryPercent: number | null;
   computeConfigId: string;
@@ -99,6 +129,7 @@ interface StoredService {
   createdMs: number;
   terminatedAtMs?: number;
   authToken: string | null;
+  router?: ServiceRouter;
   primary: StoredVersion;
   canary?: StoredVersion;
   /** Every apply, in order: the version, its requested canary percent, its compute config. */
@@ -110,6 +141,8 @@ export interface StateOptions {
   readonly jobSchedule: JobSchedule;
   readonly serviceSchedule: ServiceSchedule;
   readonly now: () => number;
+  /** Runs jobs and services for real; absent = simulated on timers. */
+  readonly runtime?: Runtime;
 }
 
 export class EmulatorState {
@@ -347,24 +380,80 @@ export class EmulatorState {
 
   // ---------------- images (builds) ----------------
 
-  /** Builds are registered on first reference by a job or service (the emulator does not build images). */
+  /** Builds are registered on first reference by a job or service, or from an image URI (nothing is built). */
   readonly builds = new Map<string, S["ClusterEnvironmentBuild"]>();
+  readonly #clusterEnvs = new Map<string, S["ClusterEnvironment"]>([
+    [EMULATOR_IMAGE.id, this.#clusterEnv(EMULATOR_IMAGE.id, EMULATOR_IMAGE.name)],
+  ]);
+  readonly #buildByImage = new Map<string, string>();
 
-  #registerBuild(id: string): void {
-    if (this.builds.has(id)) return;
-    const at = this.#iso();
-    this.builds.set(id, {
+  #clusterEnv(id: string, name: string): S["ClusterEnvironment"] {
+    const at = new Date(0).toISOString();
+    return {
       id,
-      cluster_environment_id: EMULATOR_IMAGE.id,
-      docker_image_name: `anyscale/ray:2.44.0-slim-py311`,
+      name,
+      organization_id: EMULATOR_ORG_ID,
+      creator_id: EMULATOR_USER.id,
+      created_at: at,
+      last_modified_at: at,
+    };
+  }
+
+  #registerBuild(
+    id: string,
+    image?: { uri: string; envId: string; byod: boolean },
+  ): S["ClusterEnvironmentBuild"] {
+    const known = this.builds.get(id);
+    if (known) return known;
+    const at = this.#iso();
+    const build: S["ClusterEnvironmentBuild"] = {
+      id,
+      cluster_environment_id: image?.envId ?? EMULATOR_IMAGE.id,
+      docker_image_name: image?.uri ?? DEFAULT_IMAGE_URI,
       registry_login_secret: null,
-      revision: this.builds.size + 1,
+      revision: 1,
       creator_id: EMULATOR_USER.id,
       status: "succeeded",
       created_at: at,
       last_modified_at: at,
-      is_byod: true,
-    });
+      is_byod: image?.byod ?? true,
+    };
+    this.builds.set(id, build);
+    return build;
+  }
+
+  /** `POST /api/v2/builds/get_or_create_build_from_image_uri`: one BYOD build per image URI (recorded only). */
+  buildForImage(imageUri: string, rayVersion?: string | null): S["DecoratedBuild"] {
+    const uri = imageUri.trim();
+    if (!uri) throw invalid(["image_uri"], "must not be empty");
+    let id = this.#buildByImage.get(uri);
+    if (!id) {
+      id = this.#id("bld");
+      const envId = this.#id("apt");
+      this.#clusterEnvs.set(envId, this.#clusterEnv(envId, uri.replace(/[^A-Za-z0-9_-]/g, "-")));
+      this.#registerBuild(id, { uri, envId, byod: true });
+      this.#buildByImage.set(uri, id);
+    }
+    const build = this.buildById(id);
+    const env = this.clusterEnvironmentById(build.cluster_environment_id);
+    return {
+      ...build,
+      application_template_id: env.id,
+      application_template: env,
+      creator: EMULATOR_USER,
+      ray_version: rayVersion ?? null,
+    };
+  }
+
+  /** `GET /ext/v0/cluster_environment_builds/default`: the default image's build. */
+  defaultBuild(): S["ClusterEnvironmentBuild"] {
+    return structuredClone(
+      this.#registerBuild("bld_emulator_default", {
+        uri: DEFAULT_IMAGE_URI,
+        envId: EMULATOR_IMAGE.id,
+        byod: false,
+      }),
+    );
   }
 
   buildById(id: string): S["ClusterEnvironmentBuild"] {
@@ -374,20 +463,15 @@ export class EmulatorState {
   }
 
   clusterEnvironmentById(id: string): S["ClusterEnvironment"] {
-    if (id !== EMULATOR_IMAGE.id) throw notFound(`Cluster environment '${id}'`);
-    const at = this.#iso(0);
-    return {
-      ...EMULATOR_IMAGE,
-      organization_id: EMULATOR_ORG_ID,
-      creator_id: EMULATOR_USER.id,
-      created_at: at,
-      last_modified_at: at,
-    };
+    const env = this.#clusterEnvs.get(id);
+    if (!env) throw notFound(`Cluster environment '${id}'`);
+    return structuredClone(env);
   }
 
   // ---------------- jobs ----------------
 
   jobState(j: StoredJob): HaJobState {
+    if (j.local) return j.local.state;
     const now = this.opts.now();
     if (j.terminatedAtMs !== undefined && j.terminatedAtMs <= now) {
       const natural = this.#naturalJobState(j, j.terminatedAtMs);
@@ -406,15 +490,18 @@ export class EmulatorState {
 
   #jobModel(j: StoredJob): S["InternalProductionJob"] {
     const state = this.jobState(j);
+    const simulatedError =
+      state === "OUT_OF_RETRIES" ? "Job failed: entrypoint exited with code 1 (emulated failure)." : null;
+    const runs = this.jobRuns(j.job.id);
     return {
       ...structuredClone(j.job),
       state: {
         ...j.job.state,
         current_state: state,
         goal_state: j.terminatedAtMs !== undefined ? "TERMINATED" : "SUCCESS",
-        error:
-          state === "OUT_OF_RETRIES" ? "Job failed: entrypoint exited with code 1 (emulated failure)." : null,
+        error: j.local ? (state === "SUCCESS" ? null : j.local.error) : simulatedError,
       },
+      last_job_run_id: runs.at(-1)?.id ?? null,
     };
   }
 
@@ -452,7 +539,8 @@ export class EmulatorState {
           entrypoint,
           build_id: body.config.build_id ?? "bld_emulator_default",
           compute_config_id: ccId,
-          max_retries: body.config.max_retries ?? 5,
+          // The SDK documents 1 as the default ("retried before being marked failed").
+          max_retries: body.config.max_retries ?? 1,
         },
         state: {
           id: this.#id("hajobstate"),
@@ -465,6 +553,13 @@ export class EmulatorState {
         cloud_id: cc.config.cloud_id,
       },
     };
+    if (this.opts.runtime) {
+      // A failing-job fault replaces what runs (the recorded entrypoint stays as submitted).
+      const run = structuredClone(stored.job);
+      if (stored.fails)
+        run.config.entrypoint = 'echo "emulator: this job fails (fault injected)" >&2; exit 1';
+      stored.local = this.opts.runtime.startJob(run, () => {});
+    }
     this.jobs.push(stored);
     this.counters.jobCreates += 1;
     return this.#jobModel(stored);
@@ -488,10 +583,21 @@ export class EmulatorState {
       .reverse();
   }
 
-  /** The job's runs: one attempt once it has left PENDING, with the run status names of the API. */
+  /** The job's runs (attempts), oldest first, with the run status names of the API. */
   jobRuns(id: string): S["JobRunSummary"][] {
     const j = this.jobs.find((x) => x.job.id === id);
     if (!j) return [];
+    if (j.local) {
+      return j.local.attempts.map((a) => ({
+        id: a.id,
+        name: a.name,
+        status: a.status,
+        created_at: this.#iso(a.startedMs),
+        ha_job_id: j.job.id,
+        cluster_id: `ses_${j.job.id.slice(-6)}`,
+        finished_at: a.finishedMs === undefined ? null : this.#iso(a.finishedMs),
+      }));
+    }
     const state = this.jobState(j);
     if (state === "PENDING") return [];
     const status: S["JobRunSummary"]["status"] =
@@ -518,31 +624,74 @@ export class EmulatorState {
     ];
   }
 
+  /** The local attempt behind a job run id (for its logs); undefined for unknown or simulated runs. */
+  localAttempt(runId: string): { logPath: string } | undefined {
+    for (const j of this.jobs) {
+      const a = j.local?.attempts.find((x) => x.id === runId);
+      if (a) return a;
+    }
+    return undefined;
+  }
+
+  /** The local processes of a job (LocalRuntime mode). */
+  localJob(id: string): LocalJob | undefined {
+    return this.jobs.find((j) => j.job.id === id)?.local;
+  }
+
+  /** Whether a job run id names a run of a job here (a simulated run has no log). */
+  hasJobRun(runId: string): boolean {
+    return this.jobs.some((j) => this.jobRuns(j.job.id).some((r) => r.id === runId));
+  }
+
   terminateJob(id: string): S["InternalProductionJob"] {
     const j = this.#job(id);
     j.terminatedAtMs ??= this.opts.now();
+    j.local?.terminate();
     return this.#jobModel(j);
   }
 
   // ---------------- services ----------------
 
+  #terminated(s: StoredService, now = this.opts.now()): boolean {
+    return s.terminatedAtMs !== undefined && s.terminatedAtMs <= now;
+  }
+
   #versionState(s: StoredService, v: StoredVersion, now: number): ServiceVersionState {
-    if (s.terminatedAtMs !== undefined && s.terminatedAtMs <= now) return "TERMINATED";
+    if (this.#terminated(s, now)) return "TERMINATED";
+    if (v.server) {
+      const h = v.server.health;
+      return h === "STOPPED" ? "TERMINATED" : h;
+    }
     if (now - v.createdMs < this.opts.serviceSchedule.startMs) return "STARTING";
     return v.healthy ? "RUNNING" : "UNHEALTHY";
   }
 
-  /** Apply time-driven transitions: a finished rollout without a held canary promotes the canary. */
+  /** When the version started serving (simulated: after startMs; local: its first passed health check). */
+  #readyAt(v: StoredVersion): number | undefined {
+    if (v.server) return v.runningSinceMs;
+    return v.healthy ? v.createdMs + this.opts.serviceSchedule.startMs : undefined;
+  }
+
+  /** Apply transitions: a healthy canary that is not held (no percent, or 100) takes over once rolled out. */
   #advance(s: StoredService): void {
     const now = this.opts.now();
     const c = s.canary;
-    if (!c || (s.terminatedAtMs !== undefined && s.terminatedAtMs <= now)) return;
+    if (!c || this.#terminated(s, now)) return;
     const held = c.canaryPercent !== undefined && c.canaryPercent < 100;
-    const done = now - c.createdMs >= this.opts.serviceSchedule.startMs + this.opts.serviceSchedule.rolloutMs;
-    if (!held && done && c.healthy) {
+    const ready = this.#readyAt(c);
+    if (held || ready === undefined || this.#versionState(s, c, now) !== "RUNNING") return;
+    const rampMs = c.canaryPercent === 100 ? 0 : this.opts.serviceSchedule.rolloutMs;
+    if (now - ready >= rampMs) {
+      const replaced = s.primary;
       s.primary = c;
       s.canary = undefined;
+      void replaced.server?.stop(); // the replaced version's server goes
     }
+  }
+
+  /** Evaluate transitions of every service now (the local runtime calls this on every health change). */
+  tick(): void {
+    for (const s of this.services) this.#advance(s);
   }
 
   serviceState(s: StoredService): ServiceState {
@@ -569,7 +718,11 @@ export class EmulatorState {
     const primary = this.#versionModel(s, s.primary, 100 - canaryWeight);
     const canary = s.canary ? this.#versionModel(s, s.canary, canaryWeight) : null;
     const versions = [primary, ...(canary ? [canary] : [])];
-    const host = `${s.name}-${s.id.slice(-6)}.emulator.anyscale.invalid`;
+    // Local mode: the query URL is the service's router on loopback; simulated: a name that resolves nowhere.
+    const host = s.router
+      ? new URL(s.router.url).host
+      : `${s.name}-${s.id.slice(-6)}.emulator.anyscale.invalid`;
+    const error = state === "UNHEALTHY" ? (s.canary ?? s.primary).server?.error : undefined;
     return {
       id: s.id,
       name: s.name,
@@ -587,24 +740,74 @@ export class EmulatorState {
       primary_version: primary,
       canary_version: canary,
       service_observability_urls: {},
-      base_url: `https://${host}`,
+      base_url: s.router ? s.router.url : `https://${host}`,
       ended_at: s.terminatedAtMs !== undefined ? this.#iso(s.terminatedAtMs) : null,
       creator: EMULATOR_USER,
       is_multi_version: false,
-      error_message: state === "UNHEALTHY" ? "Replicas failed health checks (emulated)." : null,
+      error_message: state === "UNHEALTHY" ? (error ?? "Replicas failed health checks (emulated).") : null,
     };
   }
 
-  /** Canary traffic: the held percent, or a linear ramp to 100 over the rollout time. */
+  /** Canary traffic: the held percent, or a linear ramp to 100 over the rollout time once it serves. */
   #canaryWeight(c: StoredVersion, now: number): number {
     if (c.canaryPercent !== undefined) return c.canaryPercent;
-    const { startMs, rolloutMs } = this.opts.serviceSchedule;
-    const into = now - c.createdMs - startMs;
+    const ready = this.#readyAt(c);
+    if (ready === undefined) return 0;
+    const into = now - ready;
     if (into <= 0) return 0;
-    return Math.min(100, Math.round((100 * into) / Math.max(1, rolloutMs)));
+    return Math.min(100, Math.round((100 * into) / Math.max(1, this.opts.serviceSchedule.rolloutMs)));
   }
 
-  applyService(body: S["ApplyProductionServiceV2Model"]): S["DecoratedProductionServiceV2APIModel"] {
+  /** What the service's router serves: token, and each version's weight and healthy port. */
+  routingTable(id: string): RoutingTable {
+    const s = this.#service(id);
+    const model = this.serviceModel(s);
+    const target = (v: StoredVersion, role: "primary" | "canary", weight: number) => ({
+      name: v.model.version,
+      role,
+      weight,
+      port: v.server?.port,
+    });
+    return {
+      token: s.authToken,
+      terminated: model.current_state === "TERMINATED" || model.current_state === "TERMINATING",
+      targets: [
+        target(s.primary, "primary", model.primary_version.weight),
+        ...(s.canary && model.canary_version
+          ? [target(s.canary, "canary", model.canary_version.weight)]
+          : []),
+      ],
+    };
+  }
+
+  #startServer(s: StoredService, v: StoredVersion): void {
+    const runtime = this.opts.runtime;
+    if (!runtime) return;
+    v.server = runtime.startVersion({ id: s.id, name: s.name }, structuredClone(v.model), !v.healthy, () => {
+      if (v.runningSinceMs === undefined && v.server?.health === "RUNNING")
+        v.runningSinceMs = this.opts.now();
+      this.tick();
+    });
+  }
+
+  /** Same version config: a re-apply of it only moves the held canary's traffic. */
+  #sameConfig(v: StoredVersion, body: S["ApplyProductionServiceV2Model"]): boolean {
+    if (body.version) return body.version === v.model.version;
+    return (
+      JSON.stringify(v.model.ray_serve_config) === JSON.stringify(body.ray_serve_config) &&
+      v.model.build_id === body.build_id &&
+      v.model.compute_config_id === body.compute_config_id
+    );
+  }
+
+  /**
+   * `PUT /api/v2/services-v2/apply`. `router` is a listening router for the case that this creates the service
+   * (the caller closes it when unused).
+   */
+  applyService(
+    body: S["ApplyProductionServiceV2Model"],
+    router?: ServiceRouter,
+  ): S["DecoratedProductionServiceV2APIModel"] {
     if (!body.name) throw invalid(["name"], "field required");
     const cc = this.templateById(body.compute_config_id);
     if (cc.archived_at) throw invalid(["compute_config_id"], `compute config '${cc.name}' is archived`);
@@ -614,9 +817,7 @@ export class EmulatorState {
     this.projectById(projectId);
     const nowMs = this.opts.now();
     this.#registerBuild(body.build_id);
-    const existing = this.services.find(
-      (s) => s.name === body.name && s.projectId === projectId && this.serviceState(s) !== "TERMINATED",
-    );
+    const existing = this.services.find((s) => s.name === body.name && s.projectId === projectId);
     const version: StoredVersion = {
       createdMs: nowMs,
       healthy: !this.unhealthyServiceNames.has(body.name),
@@ -632,9 +833,22 @@ export class EmulatorState {
         current_state: "STARTING",
       },
     };
-    if (!existing) {
+    const useToken = body.config?.access?.use_bearer_token !== false;
+    if (!existing || this.serviceState(existing) === "TERMINATED") {
       if (body.rollout_strategy === "IN_PLACE") {
         throw invalid(["rollout_strategy"], "IN_PLACE is not allowed when creating a service");
+      }
+      // canary_percent is ignored when creating (or restarting) a service
+      if (existing) {
+        // Restarting a terminated service keeps its id and query URL, with a fresh primary.
+        existing.terminatedAtMs = undefined;
+        existing.canary = undefined;
+        existing.primary = version;
+        existing.authToken = useToken ? (existing.authToken ?? this.#token()) : null;
+        existing.history.push(record(version, body.canary_percent));
+        this.#startServer(existing, version);
+        this.counters.serviceApplies += 1;
+        return this.serviceModel(existing);
       }
       const s: StoredService = {
         id: this.#id("service2"),
@@ -643,34 +857,51 @@ export class EmulatorState {
         cloudId: cc.config.cloud_id,
         createdAt: this.#iso(nowMs),
         createdMs: nowMs,
-        authToken: body.config?.access?.use_bearer_token === false ? null : `emulated-${this.#seq}`,
-        primary: version, // canary_percent is ignored when creating a service
+        authToken: useToken ? this.#token() : null,
+        primary: version,
         history: [record(version, body.canary_percent)],
       };
+      if (this.opts.runtime) s.router = router;
       this.services.push(s);
+      this.#startServer(s, version);
       this.counters.serviceApplies += 1;
       return this.serviceModel(s);
     }
     if (existing.cloudId !== cc.config.cloud_id) {
       throw invalid(["compute_config_id"], "a service cannot change cloud once created");
     }
-    // Re-applying with canary_percent on the active canary only moves its traffic (and 100 completes it).
-    if (existing.canary && body.version && body.version === existing.canary.model.version) {
+    // Re-applying the held canary's config with another canary_percent moves its traffic (100 completes it).
+    if (existing.canary && this.#sameConfig(existing.canary, body)) {
       existing.canary.canaryPercent = body.canary_percent ?? undefined;
       existing.history.push(record(existing.canary, body.canary_percent));
       this.counters.serviceApplies += 1;
+      this.#advance(existing);
       return this.serviceModel(existing);
     }
-    if (existing.canary) throw new ApiError(409, `Service '${body.name}' already has a rollout in progress.`);
     version.canaryPercent = body.canary_percent ?? undefined;
     if (body.rollout_strategy === "IN_PLACE") {
+      const replaced = existing.primary;
       existing.primary = { ...version, createdMs: nowMs - this.opts.serviceSchedule.startMs };
+      void replaced.server?.stop();
+      this.#startServer(existing, existing.primary);
     } else {
+      // A new config while a canary is held replaces that canary (its server stops).
+      void existing.canary?.server?.stop();
       existing.canary = version;
+      this.#startServer(existing, version);
     }
     existing.history.push(record(version, body.canary_percent));
     this.counters.serviceApplies += 1;
     return this.serviceModel(existing);
+  }
+
+  /** Whether the service holds this router (an apply that did not create a service leaves it unused). */
+  usesRouter(id: string, router: ServiceRouter): boolean {
+    return this.services.some((s) => s.id === id && s.router === router);
+  }
+
+  #token(): string {
+    return `emulated-${randomBytes(12).toString("base64url")}`;
   }
 
   #service(id: string): StoredService {
@@ -688,6 +919,16 @@ export class EmulatorState {
     return structuredClone(this.#service(id).history);
   }
 
+  /** pids of the servers playing a service's versions (for tests: a dropped version's process is gone). */
+  servicePids(id: string): { version: string; role: "primary" | "canary"; pid: number | null }[] {
+    const s = this.#service(id);
+    const pid = (v: StoredVersion) => v.server?.pid ?? null;
+    return [
+      { version: s.primary.model.version, role: "primary" as const, pid: pid(s.primary) },
+      ...(s.canary ? [{ version: s.canary.model.version, role: "canary" as const, pid: pid(s.canary) }] : []),
+    ];
+  }
+
   listServices(q: { name?: string; project_id?: string }): S["DecoratedListServiceAPIModel"][] {
     return this.services
       .filter((s) => (q.name ? s.name.toLowerCase().includes(q.name.toLowerCase()) : true))
@@ -696,9 +937,27 @@ export class EmulatorState {
       .reverse();
   }
 
+  /** `POST /api/v2/services-v2/{id}/rollback`: drop the canary; the primary takes all traffic again. */
+  rollbackService(id: string): S["DecoratedProductionServiceV2APIModel"] {
+    const s = this.#service(id);
+    if (this.#terminated(s) || s.terminatedAtMs !== undefined) {
+      throw new ApiError(409, `Service '${s.name}' is terminated; there is nothing to roll back.`);
+    }
+    this.#advance(s);
+    if (!s.canary) throw new ApiError(409, `Service '${s.name}' has no rollout in progress to roll back.`);
+    void s.canary.server?.stop();
+    s.canary = undefined;
+    s.history.push({ ...record(s.primary, null), rollback: true });
+    return this.serviceModel(s);
+  }
+
   terminateService(id: string): S["DecoratedProductionServiceV2APIModel"] {
     const s = this.#service(id);
     s.terminatedAtMs ??= this.opts.now() + Math.min(50, this.opts.serviceSchedule.startMs);
+    // A terminated service has no canary; every version's server stops.
+    void s.primary.server?.stop();
+    void s.canary?.server?.stop();
+    s.canary = undefined;
     return this.serviceModel(s);
   }
 }

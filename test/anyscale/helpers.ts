@@ -46,11 +46,15 @@ function validatorFor(schema: unknown): ValidateFunction {
   return v;
 }
 
-const routes = Object.entries(doc.paths).map(([template, ops]) => ({
-  template,
-  ops,
-  pattern: new RegExp(`^${template.replace(/\{\w+\}/g, "[^/]+")}$`),
-}));
+// A literal segment wins over a parameter, as in the emulator (`.../builds/default` before `.../builds/{id}`).
+const routes = Object.entries(doc.paths)
+  .map(([template, ops]) => ({
+    template,
+    ops,
+    params: (template.match(/\{\w+\}/g) ?? []).length,
+    pattern: new RegExp(`^${template.replace(/\{\w+\}/g, "[^/]+")}$`),
+  }))
+  .sort((a, b) => a.params - b.params);
 
 /** Validate one exchange; returns the problems (empty when it conforms). */
 export function validateExchange(x: Exchange): string[] {
@@ -90,6 +94,8 @@ export async function startValidatedEmulator(opts: EmulatorOptions = {}): Promis
   const violations: string[] = [];
   const emu = await startEmulator({
     token: TOKEN,
+    // The client's unit tests drive jobs and services on timers; pass runtime: "local" to run them for real.
+    runtime: "simulated",
     jobSchedule: { pendingMs: 40, runningMs: 80 },
     serviceSchedule: { startMs: 40, rolloutMs: 80 },
     ...opts,

@@ -161,7 +161,10 @@ def _completion_body(request: ChatRequest, reply: Reply, number: int) -> dict[st
 
 
 def _make_handler(
-    responder: Responder, token: str | None, state: RunningServer
+    responder: Responder,
+    token: str | None,
+    state: RunningServer,
+    healthy: Callable[[], bool] | None = None,
 ) -> type[BaseHTTPRequestHandler]:
     lock = threading.Lock()
 
@@ -194,7 +197,11 @@ def _make_handler(
             self._send(status, body, extra=extra)
 
         def do_GET(self) -> None:
-            if self.path.rstrip("/") == "/v1/models":
+            if self.path.rstrip("/") == "/-/healthz":
+                # Ray Serve's health route; `healthy` lets a caller script a replica that never gets healthy.
+                ok = healthy is None or healthy()
+                self._send(200 if ok else 503, json.dumps({"healthy": ok}).encode())
+            elif self.path.rstrip("/") == "/v1/models":
                 self._send(200, json.dumps({"object": "list", "data": []}).encode())
             else:
                 self._error(404, f"no route {self.path}")
@@ -246,11 +253,18 @@ def _make_handler(
 
 
 def start(
-    responder: Responder, token: str | None = None, host: str = "127.0.0.1", port: int = 0
+    responder: Responder,
+    token: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    healthy: Callable[[], bool] | None = None,
 ) -> RunningServer:
-    """Start the server in a daemon thread (port 0 = a free port). Call `close()` when done."""
+    """Start the server in a daemon thread (port 0 = a free port). Call `close()` when done.
+
+    `GET /-/healthz` answers 200, or 503 while `healthy()` is false.
+    """
     state = RunningServer(url="")
-    httpd = ThreadingHTTPServer((host, port), _make_handler(responder, token, state))
+    httpd = ThreadingHTTPServer((host, port), _make_handler(responder, token, state, healthy))
     httpd.daemon_threads = True
     state.url = f"http://{host}:{httpd.server_address[1]}"
     state._httpd = httpd
