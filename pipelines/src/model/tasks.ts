@@ -149,7 +149,7 @@ const anyscaleWorkload = {
 };
 
 /**
- * An Anyscale job (rendered as `SubmitAnyscaleJob` + `anyscale/jobs/<name>.yaml`).
+ * An Anyscale job (rendered as the runtime's deferrable `AnyscaleJob` + `anyscale/jobs/<name>.yaml`).
  * `entrypoint` is an argv list; renderers must shell-quote every element AFTER template rendering (Anyscale
  * entrypoints are shell strings), e.g. via a `shquote` user-defined filter, never by string concatenation.
  */
@@ -194,7 +194,7 @@ export const ServiceApplicationSchema = z.strictObject({
 });
 
 /**
- * An Anyscale service rollout (rendered as `RolloutAnyscaleService` + `anyscale/services/<name>.yaml`).
+ * An Anyscale service rollout (rendered as the runtime's deferrable, canary-aware `AnyscaleServiceRollout` + `anyscale/services/<name>.yaml`).
  * `canaryPercent` is REQUIRED: when absent the Anyscale CLI shifts traffic to 100 %, which would make a "silent"
  * rollout loud. `inPlace: true` upgrades without a new cluster; Anyscale refuses a canary with it, so it requires
  * `canaryPercent: 100` (renderers then pass canary_percent=None) and no `maxSurgePercent`.
@@ -223,7 +223,7 @@ export const AnyscaleServiceTaskSchema = z.strictObject({
     .int()
     .positive()
     .default(1800)
-    .describe("Operator's service_rollout_timeout_seconds."),
+    .describe("How long the deferred rollout wait may take; then the rollout is rolled back."),
 });
 
 /**
@@ -286,7 +286,7 @@ export const BranchTaskSchema = z.strictObject({
   otherwise: z.array(TaskRef).default([]).describe("Tasks to run when no case matches."),
 });
 
-/** Post a Slack message with the Slack provider (SlackAPIPostOperator; token lives in the connection). */
+/** Post a Slack message with the Slack provider's hook (the runtime's `SlackPost`; the token lives in the connection). */
 export const SlackTaskSchema = z.strictObject({
   kind: z.literal("slack"),
   ...taskBase,
@@ -313,7 +313,7 @@ export const EmitAssetTaskSchema = z.strictObject({
   extra: z.record(z.string(), JsonTemplated).optional().describe("Metadata attached to the asset event."),
 });
 
-/** Trigger another pipeline's DAG (TriggerDagRunOperator). The target must be one of the loaded pipelines. */
+/** Trigger another pipeline's DAG (the runtime's `TriggerPipeline`, which runs TriggerDagRunOperator). The target must be one of the loaded pipelines. */
 export const TriggerPipelineTaskSchema = z.strictObject({
   kind: z.literal("triggerPipeline"),
   ...taskBase,

@@ -119,22 +119,53 @@ interface TaskEmit {
   operator: string;
 }
 
+/**
+ * The runtime the DAG files import (`pipelines/workloads/llm_workloads/airflow_runtime/`, delivered next to the
+ * DAGs): thin operators whose SDK and provider imports happen only when a task runs, so parsing stays cheap.
+ */
+export const RUNTIME_MODULE = "llm_workloads.airflow_runtime.operators";
+
 export const OPERATOR_NAMES = {
-  anyscaleJob: "SubmitAnyscaleJob",
-  anyscaleService: "RolloutAnyscaleService",
-  serviceTeardown: "_PythonDecoratedOperator",
+  anyscaleJob: "AnyscaleJob",
+  anyscaleService: "AnyscaleServiceRollout",
+  serviceTeardown: "AnyscaleServiceTeardown",
   python: "_PythonDecoratedOperator",
   branch: "_BranchPythonDecoratedOperator",
-  slack: "SlackAPIPostOperator",
+  slack: "SlackPost",
   emitAsset: "_PythonDecoratedOperator",
-  triggerPipeline: "TriggerDagRunOperator",
+  triggerPipeline: "TriggerPipeline",
 } as const satisfies Record<Task["kind"], string>;
+
+/** Operator class of a branch rendered as `@task.short_circuit` (see `isShortCircuit`). */
+export const SHORT_CIRCUIT_OPERATOR = "_ShortCircuitDecoratedOperator";
+
+/**
+ * A branch whose only non-empty outcome is "all of its direct downstream tasks" is a short circuit: run them or
+ * skip them. Rendered as `@task.short_circuit(ignore_downstream_trigger_rules=False)`, which skips exactly the
+ * direct downstream tasks and leaves the others to their trigger rules, as the branch would (ruff AIR flags
+ * such a `@task.branch`).
+ */
+export function isShortCircuit(task: BranchTask, downstream: readonly string[]): boolean {
+  const outcomes = [...task.cases.map((c) => c.goTo), task.otherwise].filter((o) => o.length > 0);
+  const want = [...new Set(downstream)].sort(compareStrings).join("\n");
+  return (
+    outcomes.length > 0 &&
+    want !== "" &&
+    outcomes.every((o) => [...new Set(o)].sort(compareStrings).join("\n") === want)
+  );
+}
+
+/** The operator class Airflow reports for a task (branches depend on their downstream tasks). */
+export function operatorName(task: Task, downstream: readonly string[]): string {
+  return task.kind === "branch" && isShortCircuit(task, downstream)
+    ? SHORT_CIRCUIT_OPERATOR
+    : OPERATOR_NAMES[task.kind];
+}
 
 class DagWriter {
   readonly imports = new Imports();
   readonly needs: ImportNeeds = { literal: false };
   private shellQuoteFilter = false;
-  private teardownHelper = false;
   private readonly fns = new VariableNames([
     "dag",
     "tasks",
@@ -193,23 +224,11 @@ class DagWriter {
     const dagArgs = this.dagArgs();
     if (this.needs.literal) this.imports.add("airflow.sdk", "literal");
 
-    const helpers = this.helpers();
     // Tasks live in one dict keyed by full task id: edges read like the definition, and no variable name has to be
     // derived from (and match, for ruff's AIR001) a task id that may not be an identifier.
     body.unshift("tasks = {}");
     const dagBlock = `with DAG(${dagArgs}) as dag:\n${indent(body.join("\n\n"), 1)}`;
-    // isort (ruff I001) wants two blank lines after imports before a def, one before other statements.
-    const tail = helpers ? `\n\n\n${helpers}\n\n\n${dagBlock}` : `\n\n${dagBlock}`;
-    return `${headerLine(this.input.file)}\n${this.imports.render()}${tail}\n`;
-  }
-
-  private helpers(): string {
-    const out: string[] = [];
-    if (this.teardownHelper) {
-      this.imports.add("typing", "Any");
-      out.push(TEARDOWN_HELPER);
-    }
-    return out.join("\n\n\n");
+    return `${headerLine(this.input.file)}\n${this.imports.render()}\n\n${dagBlock}\n`;
   }
 
   private dagArgs(): string {
@@ -393,29 +412,27 @@ class DagWriter {
   }
 
   private anyscaleJob(t: FlatTask, task: AnyscaleJobTask): TaskEmit {
-    this.imports.add("anyscale_provider.operators.anyscale", "SubmitAnyscaleJob");
+    this.imports.add(RUNTIME_MODULE, "AnyscaleJob");
     const name = this.input.naming.anyscaleName(task.name, this.input.file, [...t.path, "name"]);
-    // extra_job_params is not a template field: plain literals, passed straight into JobConfig.
-    const extra: [string, unknown][] = [["timeout_s", task.timeoutSeconds]];
-    if (task.tags !== undefined) extra.push(["tags", task.tags]);
-    const code = this.operatorCall(t, "SubmitAnyscaleJob", [
+    const code = this.operatorCall(t, "AnyscaleJob", [
       ...this.common(t),
       ["conn_id", pyStr(ANYSCALE_CONN_ID)],
       ["name", pyTemplatedLiteral(name, this.needs)],
       ["entrypoint", this.entrypoint(task.entrypoint)],
       ...this.workload(task),
       ["max_retries", pyNumber(task.maxRetries)],
+      // Sent as the job's timeout_s and bounds the deferred wait (then the job is terminated).
       ["job_timeout_seconds", pyNumber(task.timeoutSeconds)],
-      ["wait_for_completion", "True"],
-      ["extra_job_params", pyValue(Object.fromEntries(extra))],
+      // Not a template field: plain literals, passed straight into JobConfig.
+      ["tags", task.tags === undefined ? undefined : pyValue(task.tags)],
     ]);
     return { code, operator: OPERATOR_NAMES.anyscaleJob };
   }
 
   private anyscaleService(t: FlatTask, task: AnyscaleServiceTask): TaskEmit {
-    this.imports.add("anyscale_provider.operators.anyscale", "RolloutAnyscaleService");
+    this.imports.add(RUNTIME_MODULE, "AnyscaleServiceRollout");
     const name = this.input.naming.anyscaleName(task.name, this.input.file, [...t.path, "name"]);
-    const code = this.operatorCall(t, "RolloutAnyscaleService", [
+    const code = this.operatorCall(t, "AnyscaleServiceRollout", [
       ...this.common(t),
       ["conn_id", pyStr(ANYSCALE_CONN_ID)],
       ["name", pyTemplatedLiteral(name, this.needs)],
@@ -426,8 +443,7 @@ class DagWriter {
       // Anyscale refuses canary_percent with in_place; otherwise it is always explicit (0 = silent canary).
       ["canary_percent", task.inPlace ? "None" : pyNumber(task.canaryPercent)],
       ["max_surge_percent", task.maxSurgePercent === undefined ? undefined : pyNumber(task.maxSurgePercent)],
-      ["service_rollout_timeout_seconds", pyNumber(task.rolloutTimeoutSeconds)],
-      ["wait_for_completion", "True"],
+      ["rollout_timeout_seconds", pyNumber(task.rolloutTimeoutSeconds)],
     ]);
     return { code, operator: OPERATOR_NAMES.anyscaleService };
   }
@@ -476,8 +492,33 @@ class DagWriter {
       lines.push(`    return ${pyValue([...c.goTo])}`);
     }
     lines.push(`return ${pyValue([...task.otherwise])}`);
+    const downstream = this.downstreamOf(t.fullId);
+    if (isShortCircuit(task, downstream)) {
+      const short = lines.map((l) =>
+        l.replace(
+          /^( *)return (\[.*\])$/,
+          (_m, pad: string, list: string) => `${pad}return ${list === "[]" ? "False" : "True"}`,
+        ),
+      );
+      const code = this.taskFunction(
+        t,
+        "task.short_circuit",
+        [["ignore_downstream_trigger_rules", "False"]],
+        "bool",
+        short,
+      );
+      return { code, operator: SHORT_CIRCUIT_OPERATOR };
+    }
     const code = this.taskFunction(t, "task.branch", [], "list[str]", lines);
     return { code, operator: OPERATOR_NAMES.branch };
+  }
+
+  private edgesCache: readonly (readonly [string, string])[] | undefined;
+
+  /** Full ids of a task's direct downstream tasks (the edges Airflow will see). */
+  private downstreamOf(fullId: string): string[] {
+    this.edgesCache ??= taskEdges(flattenTasks(this.input.pipeline));
+    return this.edgesCache.filter(([a]) => a === fullId).map(([, b]) => b);
   }
 
   /**
@@ -503,9 +544,9 @@ class DagWriter {
   }
 
   private slack(t: FlatTask, task: SlackTask): TaskEmit {
-    this.imports.add("airflow.providers.slack.operators.slack", "SlackAPIPostOperator");
+    this.imports.add(RUNTIME_MODULE, "SlackPost");
     const field = (v: unknown): string => pyJinjaValue(v, this.needs);
-    const code = this.operatorCall(t, "SlackAPIPostOperator", [
+    const code = this.operatorCall(t, "SlackPost", [
       ...this.common(t),
       ["slack_conn_id", field(task.connection)],
       ["channel", field(task.channel)],
@@ -526,8 +567,8 @@ class DagWriter {
   }
 
   private triggerPipeline(t: FlatTask, task: TriggerPipelineTask): TaskEmit {
-    this.imports.add("airflow.providers.standard.operators.trigger_dagrun", "TriggerDagRunOperator");
-    const code = this.operatorCall(t, "TriggerDagRunOperator", [
+    this.imports.add(RUNTIME_MODULE, "TriggerPipeline");
+    const code = this.operatorCall(t, "TriggerPipeline", [
       ...this.common(t),
       ["trigger_dag_id", pyStr(this.input.naming.dagId(task.dagId))],
       ["conf", this.jinjaJson(task.conf, [...t.path, "conf"])],
@@ -537,19 +578,19 @@ class DagWriter {
   }
 
   private serviceTeardown(t: FlatTask, task: ServiceTeardownTask): TaskEmit {
-    this.teardownHelper = true;
+    this.imports.add(RUNTIME_MODULE, "AnyscaleServiceTeardown");
     const service = this.input.naming.anyscaleName(task.service, this.input.file, [...t.path, "service"]);
     const rollout = flattenTasks(this.input.pipeline).tasks.find(
       (x) => x.task.kind === "anyscaleService" && x.task.name === task.service,
     )?.task as AnyscaleServiceTask | undefined;
-    const call = kwargs([
+    const code = this.operatorCall(t, "AnyscaleServiceTeardown", [
+      ...this.common(t, true),
       ["conn_id", pyStr(ANYSCALE_CONN_ID)],
       ["service_name", pyStr(service)],
       ["action", pyStr(task.action)],
       ["cloud", rollout?.cloud === undefined ? undefined : pyStr(rollout.cloud)],
       ["project", rollout?.project === undefined ? undefined : pyStr(rollout.project)],
     ]);
-    const code = this.taskFunction(t, "task", [], "str", [`return _clean_up_service(${call})`], true);
     return { code, operator: OPERATOR_NAMES.serviceTeardown };
   }
 }
@@ -588,31 +629,6 @@ export function applications(task: AnyscaleServiceTask): Record<string, unknown>
     return app;
   });
 }
-
-/** Module-level helper of DAGs with a serviceTeardown task; runs only inside the teardown task. */
-const TEARDOWN_HELPER = `def _clean_up_service(
-    conn_id: str, service_name: str, action: str, cloud: str | None = None, project: str | None = None
-) -> str:
-    """Roll back a service's unpromoted canary, or terminate the service; a no-op when there is nothing to do."""
-    from anyscale_provider.hooks.anyscale import AnyscaleHook
-
-    hook = AnyscaleHook(conn_id=conn_id)
-    try:
-        status: Any = hook.get_service_status(service_name, cloud=cloud, project=project)
-    except RuntimeError as error:
-        if "was not found" in str(error):
-            return "absent"
-        raise
-    state = str(status.state)
-    if action == "terminate":
-        if state in ("TERMINATED", "TERMINATING"):
-            return "already " + state.lower()
-        hook.client.service.terminate(name=service_name, cloud=cloud, project=project)
-        return "terminated"
-    if status.canary_version is None:
-        return "no canary to roll back"
-    hook.client.service.rollback(name=service_name, cloud=cloud, project=project)
-    return "rolled back"`;
 
 /** Unformatted source (exported for tests that want to see pre-format text). */
 export function renderDagSource(input: DagRenderInput): string {

@@ -6,7 +6,7 @@
 import { flattenTasks, taskEdges } from "../graph/tasks.js";
 import type { Pipeline } from "../model/pipeline.js";
 import type { Task } from "../model/tasks.js";
-import { applications, dagDocMd, OPERATOR_NAMES } from "./dag.js";
+import { applications, dagDocMd, operatorName } from "./dag.js";
 import type { Naming } from "./names.js";
 import { compareStrings } from "./python-literal.js";
 
@@ -99,7 +99,10 @@ export function expectedGraph(
     tasks[t.fullId] = {
       group: t.group ?? null,
       doc_md: t.task.doc ?? null,
-      operator: OPERATOR_NAMES[t.task.kind],
+      operator: operatorName(
+        t.task,
+        edges.filter(([a]) => a === t.fullId).map(([, b]) => b),
+      ),
       trigger_rule: teardown ? "all_done_setup_success" : (t.task.triggerRule ?? "all_success"),
       upstream: edges
         .filter(([, b]) => b === t.fullId)

@@ -16,9 +16,11 @@ import pytest
 
 SCRIPT = Path(__file__).with_name("retrain_scenarios.py")
 SCENARIOS = {
-    "promote": {"decision": "promote", "canary_left": None},
-    "keep": {"decision": "keep_champion", "canary_left": "v2"},
-    "eval_fails": {"decision": "promote", "canary_left": "v2", "fail": ["evaluate.champion_and_challenger"]},
+    "promote": {"decision": "promote"},
+    "keep": {"decision": "keep_champion"},
+    "eval_fails": {"decision": "promote", "fail_jobs": ["llm-evaluate-champion-challenger"]},
+    "finetune_hangs": {"decision": "promote", "hang_jobs": ["llm-finetune-challenger"]},
+    "canary_never_healthy": {"decision": "promote", "canary_never_healthy": True},
 }
 
 
@@ -50,21 +52,28 @@ def kinds(run: dict[str, Any], kind: str) -> list[list[Any]]:
 def test_promote_path(runs: dict[str, Any]) -> None:
     run = runs["promote"]
     assert run["state"] == "success"
-    assert kinds(run, "service") == [["service", "deploy.silent_rollout", 0], ["service", "promote", 100]]
+    assert kinds(run, "service") == [["service", "llm-viggo", 0], ["service", "llm-viggo", 100]]
     assert run["tasks"]["alert"] == "skipped"
     assert run["tasks"]["report.build"] == "success"  # join after the branch
     assert run["tasks"]["cleanup.rollback_canary"] == "success"
     assert kinds(run, "rollback") == []  # the promoted version is left serving
+    # The challenger (v2, the held canary) became the primary, alone.
+    assert run["service"] == {
+        "state": "RUNNING",
+        "primary": {"id": "v2", "state": "RUNNING", "weight": 100},
+        "canary": None,
+    }
 
 
 def test_keep_champion_path_alerts_and_rolls_back(runs: dict[str, Any]) -> None:
     run = runs["keep"]
     assert run["state"] == "success"
     assert run["tasks"]["promote"] == "skipped"
-    alert = [c for c in kinds(run, "slack") if c[1] == "alert"]
-    assert len(alert) == 1 and "was not promoted" in alert[0][2]
+    alert = [c for c in kinds(run, "slack") if "was not promoted" in c[2]]
+    assert len(alert) == 1 and alert[0][1] == "#ai-team"
     assert run["tasks"]["report.post"] == "success"
     assert kinds(run, "rollback") == [["rollback", "llm-viggo"]]
+    assert run["service"]["primary"]["id"] == "v1" and run["service"]["canary"] is None
 
 
 def test_failed_step_still_tears_down_and_fails_the_run(runs: dict[str, Any]) -> None:
@@ -74,12 +83,35 @@ def test_failed_step_still_tears_down_and_fails_the_run(runs: dict[str, Any]) ->
     assert run["tasks"]["decide.compare"] == "upstream_failed"
     assert run["tasks"]["cleanup.rollback_canary"] == "success"
     assert kinds(run, "rollback") == [["rollback", "llm-viggo"]]
+    assert run["service"]["primary"]["id"] == "v1" and run["service"]["canary"] is None
+
+
+def test_a_job_that_outlives_its_timeout_is_terminated(runs: dict[str, Any]) -> None:
+    run = runs["finetune_hangs"]
+    assert run["state"] == "failed"
+    assert run["tasks"]["finetune.train_challenger"] == "failed"
+    assert run["tasks"]["deploy.silent_rollout"] == "upstream_failed"
+    assert kinds(run, "terminate_job") == [["terminate_job", "llm-finetune-challenger"]]
+    assert [state for _, state in run["jobs"].values()] == ["TERMINATED"]
+    assert kinds(run, "service") == []
+
+
+def test_a_canary_that_never_gets_healthy_is_rolled_back(runs: dict[str, Any]) -> None:
+    run = runs["canary_never_healthy"]
+    assert run["state"] == "failed"
+    assert run["tasks"]["deploy.silent_rollout"] == "failed"
+    assert run["tasks"]["evaluate.champion_and_challenger"] == "upstream_failed"
+    # A failed setup does not run its teardown (all_done_setup_success), so the rollout operator must undo its
+    # own canary when the wait times out: that is the one rollback here.
+    assert run["tasks"]["cleanup.rollback_canary"] == "upstream_failed"
+    assert kinds(run, "rollback") == [["rollback", "llm-viggo"]]
+    assert run["service"]["primary"]["id"] == "v1" and run["service"]["canary"] is None
 
 
 def test_no_secret_on_any_command_line_and_adapter_per_run(runs: dict[str, Any]) -> None:
     for run in runs.values():
-        for _, task_id, entrypoint in kinds(run, "job"):
-            assert "token" not in entrypoint.replace("--max-tokens", "").lower(), task_id
+        for _, name, entrypoint in kinds(run, "job"):
+            assert "token" not in entrypoint.replace("--max-tokens", "").lower(), name
     finetunes = [c[2] for r in runs.values() for c in kinds(r, "job") if "finetune" in c[1]]
     stamps = {entrypoint.split("--adapter-name ")[1].split()[0] for entrypoint in finetunes}
     assert len(stamps) == len(runs)  # a new adapter folder for every run

@@ -3,9 +3,8 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.providers.slack.operators.slack import SlackAPIPostOperator
-from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, Asset, Param, TaskGroup, task
+from llm_workloads.airflow_runtime.operators import SlackPost, TriggerPipeline
 
 with DAG(
     dag_id="llm_data_update",
@@ -150,7 +149,7 @@ with DAG(
 
         tasks["build.emit_dataset"] = run_build_emit_dataset()
 
-        tasks["build.notify"] = SlackAPIPostOperator(
+        tasks["build.notify"] = SlackPost(
             task_id="notify",
             slack_conn_id="{{ params.slack_notify_conn_id }}",
             channel="{{ params.slack_channel }}",
@@ -159,18 +158,18 @@ with DAG(
 
     with TaskGroup(group_id="gate"):
 
-        @task.branch(task_id="enough_records")
-        def run_gate_enough_records(**context: Any) -> list[str]:
+        @task.short_circuit(task_id="enough_records", ignore_downstream_trigger_rules=False)
+        def run_gate_enough_records(**context: Any) -> bool:
             value = context["ti"].xcom_pull(task_ids="build.normalise_join_dedupe", key="return_value")[
                 "count"
             ]
             if value >= context["params"]["retrain_threshold"]:
-                return ["gate.trigger_retraining"]
-            return []
+                return True
+            return False
 
         tasks["gate.enough_records"] = run_gate_enough_records()
 
-        tasks["gate.trigger_retraining"] = TriggerDagRunOperator(
+        tasks["gate.trigger_retraining"] = TriggerPipeline(
             task_id="trigger_retraining",
             trigger_dag_id="llm_retrain_rollout",
             conf={

@@ -4,35 +4,13 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.providers.slack.operators.slack import SlackAPIPostOperator
 from airflow.sdk import DAG, Param, TaskGroup, TriggerRule, task
-from anyscale_provider.operators.anyscale import RolloutAnyscaleService, SubmitAnyscaleJob
-
-
-def _clean_up_service(
-    conn_id: str, service_name: str, action: str, cloud: str | None = None, project: str | None = None
-) -> str:
-    """Roll back a service's unpromoted canary, or terminate the service; a no-op when there is nothing to do."""
-    from anyscale_provider.hooks.anyscale import AnyscaleHook
-
-    hook = AnyscaleHook(conn_id=conn_id)
-    try:
-        status: Any = hook.get_service_status(service_name, cloud=cloud, project=project)
-    except RuntimeError as error:
-        if "was not found" in str(error):
-            return "absent"
-        raise
-    state = str(status.state)
-    if action == "terminate":
-        if state in ("TERMINATED", "TERMINATING"):
-            return "already " + state.lower()
-        hook.client.service.terminate(name=service_name, cloud=cloud, project=project)
-        return "terminated"
-    if status.canary_version is None:
-        return "no canary to roll back"
-    hook.client.service.rollback(name=service_name, cloud=cloud, project=project)
-    return "rolled back"
-
+from llm_workloads.airflow_runtime.operators import (
+    AnyscaleJob,
+    AnyscaleServiceRollout,
+    AnyscaleServiceTeardown,
+    SlackPost,
+)
 
 with DAG(
     dag_id="llm_retrain_rollout",
@@ -99,7 +77,7 @@ with DAG(
     tasks = {}
 
     with TaskGroup(group_id="finetune"):
-        tasks["finetune.train_challenger"] = SubmitAnyscaleJob(
+        tasks["finetune.train_challenger"] = AnyscaleJob(
             task_id="train_challenger",
             execution_timeout=timedelta(seconds=18000),
             conn_id="anyscale_conn",
@@ -127,12 +105,10 @@ with DAG(
             poll_interval=30,
             max_retries=0,
             job_timeout_seconds=14400,
-            wait_for_completion=True,
-            extra_job_params={"timeout_s": 14400},
         )
 
     with TaskGroup(group_id="deploy"):
-        tasks["deploy.silent_rollout"] = RolloutAnyscaleService(
+        tasks["deploy.silent_rollout"] = AnyscaleServiceRollout(
             task_id="silent_rollout",
             doc_md="New service version with 0 % of user traffic; the evaluation reaches it with the canary header.",
             conn_id="anyscale_conn",
@@ -161,12 +137,11 @@ with DAG(
             query_auth_token_enabled=True,
             in_place=False,
             canary_percent=0,
-            service_rollout_timeout_seconds=2700,
-            wait_for_completion=True,
+            rollout_timeout_seconds=2700,
         )
 
     with TaskGroup(group_id="evaluate", tooltip="Same test set, same settings, both models"):
-        tasks["evaluate.champion_and_challenger"] = SubmitAnyscaleJob(
+        tasks["evaluate.champion_and_challenger"] = AnyscaleJob(
             task_id="champion_and_challenger",
             doc_md="One job, both models, same items and settings: the champion on the primary version, the challenger on the canary version (`--canary-label challenger`).",
             conn_id="anyscale_conn",
@@ -192,12 +167,10 @@ with DAG(
             poll_interval=30,
             max_retries=1,
             job_timeout_seconds=7200,
-            wait_for_completion=True,
-            extra_job_params={"timeout_s": 7200},
         )
 
     with TaskGroup(group_id="decide"):
-        tasks["decide.compare"] = SubmitAnyscaleJob(
+        tasks["decide.compare"] = AnyscaleJob(
             task_id="compare",
             doc_md="Writes decision.json; always exits 0 when it could decide (the decision is data, not an exit code).",
             conn_id="anyscale_conn",
@@ -222,8 +195,6 @@ with DAG(
             poll_interval=30,
             max_retries=1,
             job_timeout_seconds=1800,
-            wait_for_completion=True,
-            extra_job_params={"timeout_s": 1800},
         )
 
         @task(task_id="read_decision")
@@ -253,7 +224,7 @@ with DAG(
 
         tasks["decide.route"] = run_decide_route()
 
-    tasks["promote"] = RolloutAnyscaleService(
+    tasks["promote"] = AnyscaleServiceRollout(
         task_id="promote",
         doc_md="Same service spec, 100 % of the traffic to the challenger version.",
         conn_id="anyscale_conn",
@@ -282,11 +253,10 @@ with DAG(
         query_auth_token_enabled=True,
         in_place=False,
         canary_percent=100,
-        service_rollout_timeout_seconds=2700,
-        wait_for_completion=True,
+        rollout_timeout_seconds=2700,
     )
 
-    tasks["alert"] = SlackAPIPostOperator(
+    tasks["alert"] = SlackPost(
         task_id="alert",
         slack_conn_id="{{ params.slack_conn_id }}",
         channel="{{ params.slack_channel }}",
@@ -294,7 +264,7 @@ with DAG(
     )
 
     with TaskGroup(group_id="report"):
-        tasks["report.build"] = SubmitAnyscaleJob(
+        tasks["report.build"] = AnyscaleJob(
             task_id="build",
             doc_md="Runs after promote or alert (join after the branch).",
             trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
@@ -313,11 +283,9 @@ with DAG(
             poll_interval=30,
             max_retries=1,
             job_timeout_seconds=1800,
-            wait_for_completion=True,
-            extra_job_params={"timeout_s": 1800},
         )
 
-        tasks["report.post"] = SlackAPIPostOperator(
+        tasks["report.post"] = SlackPost(
             task_id="post",
             slack_conn_id="{{ params.slack_conn_id }}",
             channel="{{ params.slack_channel }}",
@@ -325,17 +293,13 @@ with DAG(
         )
 
     with TaskGroup(group_id="cleanup"):
-
-        @task(
+        tasks["cleanup.rollback_canary"] = AnyscaleServiceTeardown(
             task_id="rollback_canary",
             doc_md="Teardown of the silent rollout: rolls back a canary that was not promoted, also after failures.",
+            conn_id="anyscale_conn",
+            service_name="llm-viggo",
+            action="rollbackCanary",
         )
-        def run_cleanup_rollback_canary(**context: Any) -> str:
-            return _clean_up_service(
-                conn_id="anyscale_conn", service_name="llm-viggo", action="rollbackCanary"
-            )
-
-        tasks["cleanup.rollback_canary"] = run_cleanup_rollback_canary()
 
     tasks["alert"] >> tasks["report.build"]
     tasks["decide.compare"] >> tasks["decide.read_decision"]

@@ -3,35 +3,12 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, Asset, task
-from anyscale_provider.operators.anyscale import RolloutAnyscaleService
-
-
-def _clean_up_service(
-    conn_id: str, service_name: str, action: str, cloud: str | None = None, project: str | None = None
-) -> str:
-    """Roll back a service's unpromoted canary, or terminate the service; a no-op when there is nothing to do."""
-    from anyscale_provider.hooks.anyscale import AnyscaleHook
-
-    hook = AnyscaleHook(conn_id=conn_id)
-    try:
-        status: Any = hook.get_service_status(service_name, cloud=cloud, project=project)
-    except RuntimeError as error:
-        if "was not found" in str(error):
-            return "absent"
-        raise
-    state = str(status.state)
-    if action == "terminate":
-        if state in ("TERMINATED", "TERMINATING"):
-            return "already " + state.lower()
-        hook.client.service.terminate(name=service_name, cloud=cloud, project=project)
-        return "terminated"
-    if status.canary_version is None:
-        return "no canary to roll back"
-    hook.client.service.rollback(name=service_name, cloud=cloud, project=project)
-    return "rolled back"
-
+from llm_workloads.airflow_runtime.operators import (
+    AnyscaleServiceRollout,
+    AnyscaleServiceTeardown,
+    TriggerPipeline,
+)
 
 with DAG(
     dag_id="asset_consumer",
@@ -57,14 +34,14 @@ with DAG(
 ) as dag:
     tasks = {}
 
-    tasks["trigger"] = TriggerDagRunOperator(
+    tasks["trigger"] = TriggerPipeline(
         task_id="trigger",
         trigger_dag_id="minimal",
         conf={"reason": "asset update {{ dag_run.run_after.isoformat() }}"},
         wait_for_completion=True,
     )
 
-    tasks["rollout"] = RolloutAnyscaleService(
+    tasks["rollout"] = AnyscaleServiceRollout(
         task_id="rollout",
         conn_id="anyscale_conn",
         name="inplace-svc",
@@ -75,8 +52,7 @@ with DAG(
         query_auth_token_enabled=False,
         in_place=True,
         canary_percent=None,
-        service_rollout_timeout_seconds=1800,
-        wait_for_completion=True,
+        rollout_timeout_seconds=1800,
     )
 
     @task(task_id="smoke")
@@ -87,11 +63,9 @@ with DAG(
 
     tasks["smoke"] = run_smoke()
 
-    @task(task_id="stop")
-    def run_stop(**context: Any) -> str:
-        return _clean_up_service(conn_id="anyscale_conn", service_name="inplace-svc", action="terminate")
-
-    tasks["stop"] = run_stop()
+    tasks["stop"] = AnyscaleServiceTeardown(
+        task_id="stop", conn_id="anyscale_conn", service_name="inplace-svc", action="terminate"
+    )
 
     tasks["rollout"] >> tasks["smoke"]
     tasks["rollout"] >> tasks["stop"]

@@ -4,36 +4,14 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.providers.slack.operators.slack import SlackAPIPostOperator
-from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, Asset, Param, TaskGroup, TriggerRule, task
-from anyscale_provider.operators.anyscale import RolloutAnyscaleService, SubmitAnyscaleJob
-
-
-def _clean_up_service(
-    conn_id: str, service_name: str, action: str, cloud: str | None = None, project: str | None = None
-) -> str:
-    """Roll back a service's unpromoted canary, or terminate the service; a no-op when there is nothing to do."""
-    from anyscale_provider.hooks.anyscale import AnyscaleHook
-
-    hook = AnyscaleHook(conn_id=conn_id)
-    try:
-        status: Any = hook.get_service_status(service_name, cloud=cloud, project=project)
-    except RuntimeError as error:
-        if "was not found" in str(error):
-            return "absent"
-        raise
-    state = str(status.state)
-    if action == "terminate":
-        if state in ("TERMINATED", "TERMINATING"):
-            return "already " + state.lower()
-        hook.client.service.terminate(name=service_name, cloud=cloud, project=project)
-        return "terminated"
-    if status.canary_version is None:
-        return "no canary to roll back"
-    hook.client.service.rollback(name=service_name, cloud=cloud, project=project)
-    return "rolled back"
-
+from llm_workloads.airflow_runtime.operators import (
+    AnyscaleJob,
+    AnyscaleServiceRollout,
+    AnyscaleServiceTeardown,
+    SlackPost,
+    TriggerPipeline,
+)
 
 with DAG(
     dag_id="every_kind",
@@ -87,7 +65,7 @@ with DAG(
 
         tasks["data.prepare"] = run_data_prepare()
 
-    tasks["finetune"] = SubmitAnyscaleJob(
+    tasks["finetune"] = AnyscaleJob(
         task_id="finetune",
         conn_id="anyscale_conn",
         name="llm-finetune",
@@ -108,11 +86,10 @@ with DAG(
         poll_interval=30,
         max_retries=1,
         job_timeout_seconds=7200,
-        wait_for_completion=True,
-        extra_job_params={"tags": {"team": "ml"}, "timeout_s": 7200},
+        tags={"team": "ml"},
     )
 
-    tasks["deploy_canary"] = RolloutAnyscaleService(
+    tasks["deploy_canary"] = AnyscaleServiceRollout(
         task_id="deploy_canary",
         conn_id="anyscale_conn",
         name="llm-serve",
@@ -134,8 +111,7 @@ with DAG(
         in_place=False,
         canary_percent=0,
         max_surge_percent=100,
-        service_rollout_timeout_seconds=1800,
-        wait_for_completion=True,
+        rollout_timeout_seconds=1800,
     )
 
     @task(task_id="read_decision")
@@ -155,7 +131,7 @@ with DAG(
 
     tasks["decide"] = run_decide()
 
-    tasks["promote"] = RolloutAnyscaleService(
+    tasks["promote"] = AnyscaleServiceRollout(
         task_id="promote",
         conn_id="anyscale_conn",
         name="llm-serve",
@@ -177,11 +153,10 @@ with DAG(
         in_place=False,
         canary_percent=100,
         max_surge_percent=100,
-        service_rollout_timeout_seconds=1800,
-        wait_for_completion=True,
+        rollout_timeout_seconds=1800,
     )
 
-    tasks["alert"] = SlackAPIPostOperator(
+    tasks["alert"] = SlackPost(
         task_id="alert",
         slack_conn_id="slack_api_default",
         channel="#ml-alerts",
@@ -199,18 +174,16 @@ with DAG(
 
     tasks["publish"] = run_publish()
 
-    tasks["report"] = TriggerDagRunOperator(
+    tasks["report"] = TriggerPipeline(
         task_id="report",
         trigger_dag_id="minimal",
         conf={"note": "{{ params.note }}", "source": "{{ dag.dag_id }}"},
         wait_for_completion=False,
     )
 
-    @task(task_id="cleanup")
-    def run_cleanup(**context: Any) -> str:
-        return _clean_up_service(conn_id="anyscale_conn", service_name="llm-serve", action="rollbackCanary")
-
-    tasks["cleanup"] = run_cleanup()
+    tasks["cleanup"] = AnyscaleServiceTeardown(
+        task_id="cleanup", conn_id="anyscale_conn", service_name="llm-serve", action="rollbackCanary"
+    )
 
     tasks["alert"] >> tasks["publish"]
     tasks["data.prepare"] >> tasks["finetune"]

@@ -4,9 +4,8 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.providers.slack.operators.slack import SlackAPIPostOperator
 from airflow.sdk import DAG, Asset, Param, TaskGroup, literal, task
-from anyscale_provider.operators.anyscale import SubmitAnyscaleJob
+from llm_workloads.airflow_runtime.operators import AnyscaleJob, SlackPost
 
 with DAG(
     dag_id="hostile_strings",
@@ -74,7 +73,7 @@ with DAG(
 
         tasks["g.py"] = run_g_py()
 
-    tasks["job"] = SubmitAnyscaleJob(
+    tasks["job"] = AnyscaleJob(
         task_id="job",
         conn_id="anyscale_conn",
         name="hostile-job",
@@ -107,31 +106,27 @@ with DAG(
         poll_interval=30,
         max_retries=0,
         job_timeout_seconds=60,
-        wait_for_completion=True,
-        extra_job_params={
-            "tags": {
-                "note": "q' d\" tq''' tdq\"\"\" bs\\ nul\x00 nl\n cr\r tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{ } {x} % # $HOME `id` ;|&"
-            },
-            "timeout_s": 60,
+        tags={
+            "note": "q' d\" tq''' tdq\"\"\" bs\\ nul\x00 nl\n cr\r tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{ } {x} % # $HOME `id` ;|&"
         },
     )
 
-    tasks["notify"] = SlackAPIPostOperator(
+    tasks["notify"] = SlackPost(
         task_id="notify",
         slack_conn_id="slack_api_default",
         channel="#ml-alerts",
         text='q\' d" tq\'\'\' tdq""" bs\\ nul\x00 nl\n cr{{ "\\r" }} tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{{ "{" }} } {{ "{" }}x} % # $HOME `id` ;|&{{ params.text }}q\' d" tq\'\'\' tdq""" bs\\ nul\x00 nl\n cr{{ "\\r" }} tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{{ "{" }} } {{ "{" }}x} % # $HOME `id` ;|&',
     )
 
-    @task.branch(task_id="choose")
-    def run_choose(**context: Any) -> list[str]:
+    @task.short_circuit(task_id="choose", ignore_downstream_trigger_rules=False)
+    def run_choose(**context: Any) -> bool:
         value = context["params"]["choice"]
         if (
             value
             == "q' d\" tq''' tdq\"\"\" bs\\ nul\x00 nl\n cr\r tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{ } {x} % # $HOME `id` ;|&"
         ):
-            return ["emit"]
-        return []
+            return True
+        return False
 
     tasks["choose"] = run_choose()
 
