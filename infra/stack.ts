@@ -71,6 +71,15 @@ export function stackTags(config: StackConfig): Record<string, string> {
   return { project: PROJECT, stack: config.stack, "managed-by": "pulumi", ...config.tags };
 }
 
+/**
+ * The bundle files the Kubernetes DAGs ConfigMap carries: those at the root of the DAGs folder (the rendered
+ * DAGs). The `.airflowignore` of the bundle only keeps `llm_workloads/` out of parsing, which is not shipped
+ * there, so it is dropped too (the ConfigMap adds its own).
+ */
+export function kubernetesDagPaths(bundlePaths: readonly string[]): string[] {
+  return bundlePaths.filter((p) => !p.includes("/") && p !== ".airflowignore");
+}
+
 export function declareStack(inputs: StackInputs): StackOutputs {
   const { config, secrets, definitions } = inputs;
   checkComputeConfigCoverage(config, definitions);
@@ -191,7 +200,9 @@ export function declareStack(inputs: StackInputs): StackOutputs {
       ...(k.chart !== undefined ? { chart: k.chart } : {}),
       ...(k.apiServerReplicas !== undefined ? { apiServerReplicas: k.apiServerReplicas } : {}),
       ...(k.helmTimeoutSeconds !== undefined ? { helmTimeoutSeconds: k.helmTimeoutSeconds } : {}),
-      dagFiles: fileOutputs(bundlePaths, bundle),
+      // Only the DAGs folder's own files: the ConfigMap is mounted without an item list, so it holds flat
+      // names; the llm_workloads package is installed in the image (infra/kubernetes/image/Dockerfile).
+      dagFiles: fileOutputs(kubernetesDagPaths(bundlePaths), bundle),
       anyscaleApiToken: secrets.anyscaleApiToken!,
       anyscaleConnId: ANYSCALE_CONN_ID,
       ...(secrets.slackWebhookUrl !== undefined ? { slackWebhookUrl: secrets.slackWebhookUrl } : {}),
@@ -207,7 +218,7 @@ export function declareStack(inputs: StackInputs): StackOutputs {
   return {
     ...common,
     kind: preview ? "preview namespace" : "environment",
-    dagFileCount: bundlePaths.length,
+    dagFileCount: kubernetesDagPaths(bundlePaths).length,
     airflowUrl: airflow.apiServerService,
     namespace: airflow.namespace,
   };

@@ -82,7 +82,8 @@ export const KubernetesSettingsSchema = z.strictObject({
   /** Namespace; default `airflow-<stack>`. */
   namespace: z.string().optional(),
   distribution: z.enum(["astro-runtime", "apache"]).optional(),
-  image: z.strictObject({ repository: nonEmpty, tag: nonEmpty }).optional(),
+  /** The Airflow image; `airflowVersion` is the version inside it and must equal the stack's `airflowVersion`. */
+  image: z.strictObject({ repository: nonEmpty, tag: nonEmpty, airflowVersion: semver3.optional() }).optional(),
   executor: z.enum(AIRFLOW_EXECUTORS).optional(),
   chart: z.strictObject({ version: nonEmpty.optional(), repo: nonEmpty.optional() }).optional(),
   apiServerReplicas: z.number().int().min(1).max(10).optional(),

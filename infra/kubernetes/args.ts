@@ -19,8 +19,14 @@ export type AirflowExecutor = (typeof AIRFLOW_EXECUTORS)[number];
 export interface AirflowImage {
   /** Registry and repository, e.g. `astrocrpublic.azurecr.io/runtime` or `ghcr.io/acme/airflow`. */
   readonly repository: string;
-  /** Image tag, e.g. `3.3-2`. */
+  /** Image tag, e.g. `3.3.1-llm1`. */
   readonly tag: string;
+  /**
+   * The Airflow version inside the image. Must equal `airflowVersion` (the chart branches on it, the DAGs
+   * are tested on it). Required for images other than {@link DEFAULT_IMAGES}: a tag alone does not say it
+   * (Astro Runtime `3.3-2` carries Airflow 3.3.0).
+   */
+  readonly airflowVersion?: string;
 }
 
 /** The Helm chart installed by the component (the official Apache Airflow chart, pinned). */
@@ -40,7 +46,10 @@ export interface AirflowChart {
 export interface AirflowKubernetesArgs extends AirflowConnectionArgs {
   /** Namespace created for this stack (DNS-1123 label, e.g. `airflow-dev`, `airflow-pr-42`). Deleted on destroy. */
   readonly namespace: string;
-  /** Airflow distribution; default `astro-runtime` (the image `astro dev` runs), or `apache`. */
+  /**
+   * Airflow distribution; default `apache` (the official image, what infra/kubernetes/image/Dockerfile builds
+   * on), or `astro-runtime` (then `image` with its `airflowVersion` is required).
+   */
   readonly distribution?: AirflowDistribution;
   /**
    * Image for all Airflow components. Default: the stock image of `distribution`
@@ -85,12 +94,14 @@ export const DEFAULT_CHART: AirflowChart = { version: "1.22.0", repo: "https://a
 export const DEFAULT_AIRFLOW_VERSION = "3.3.1";
 
 /**
- * Stock images. Astro Runtime 3 tags are `3.<airflow-minor>-<build>`; 3.3-x carries Airflow 3.3.x
- * (Astronomer Runtime provider reference lists 3.3-1 and 3.3-2).
+ * Stock images, only where the tag says the Airflow version: `apache/airflow:<version>`. The official image
+ * ships the FAB provider the chart's auth manager needs (its default extras include `fab`; documented, not
+ * observed here). It lacks astro-provider-anyscale and `llm_workloads`: real stacks pass the project image
+ * (infra/kubernetes/image/Dockerfile). There is no Astro Runtime default: Runtime tags name only the Airflow
+ * minor (`3.3-2` carries 3.3.0), so a Runtime image must come with its `airflowVersion`.
  */
-export const DEFAULT_IMAGES: Readonly<Record<AirflowDistribution, AirflowImage>> = {
-  "astro-runtime": { repository: "astrocrpublic.azurecr.io/runtime", tag: "3.3-2" },
-  apache: { repository: "apache/airflow", tag: "3.3.1" },
+export const DEFAULT_IMAGES: Readonly<Partial<Record<AirflowDistribution, Required<AirflowImage>>>> = {
+  apache: { repository: "apache/airflow", tag: DEFAULT_AIRFLOW_VERSION, airflowVersion: DEFAULT_AIRFLOW_VERSION },
 };
 
 /** AIRFLOW_HOME inside each distribution's image; the DAGs folder is `<home>/dags`. */
@@ -106,7 +117,7 @@ export const RELEASE_NAME = "airflow";
 export interface ResolvedAirflowKubernetesArgs extends ResolvedConnectionIds {
   readonly namespace: string;
   readonly distribution: AirflowDistribution;
-  readonly image: AirflowImage;
+  readonly image: Required<AirflowImage>;
   readonly airflowVersion: string;
   readonly executor: AirflowExecutor;
   readonly chart: AirflowChart;
@@ -137,11 +148,16 @@ export function resolveArgs(args: AirflowKubernetesArgs): ResolvedAirflowKuberne
       `\`namespace\` must be a DNS-1123 label (lowercase letters, digits, '-', ≤63 chars); got ${JSON.stringify(args.namespace)}`,
     );
   }
-  const distribution = args.distribution ?? "astro-runtime";
+  const distribution = args.distribution ?? "apache";
   if (distribution !== "astro-runtime" && distribution !== "apache") {
     fail(`\`distribution\` must be "astro-runtime" or "apache"; got ${JSON.stringify(distribution)}`);
   }
-  const image = args.image ?? DEFAULT_IMAGES[distribution];
+  const image =
+    args.image ??
+    DEFAULT_IMAGES[distribution] ??
+    fail(
+      `\`image\` is required with distribution "${distribution}": its tags do not say the Airflow version inside (Astro Runtime 3.3-2 carries 3.3.0); pass { repository, tag, airflowVersion }`,
+    );
   if (image.repository.trim() === "" || /\s/.test(image.repository)) {
     fail(
       `\`image.repository\` must be a non-empty image repository; got ${JSON.stringify(image.repository)}`,
@@ -154,6 +170,16 @@ export function resolveArgs(args: AirflowKubernetesArgs): ResolvedAirflowKuberne
   if (!SEMVER.test(airflowVersion) || !airflowVersion.startsWith("3.")) {
     fail(
       `\`airflowVersion\` must be an Airflow 3 version like "3.3.1"; got ${JSON.stringify(airflowVersion)}`,
+    );
+  }
+  const imageAirflowVersion =
+    image.airflowVersion ??
+    fail(
+      `\`image.airflowVersion\` is required: the Airflow version inside ${image.repository}:${image.tag} (it must equal \`airflowVersion\`)`,
+    );
+  if (imageAirflowVersion !== airflowVersion) {
+    fail(
+      `\`image.airflowVersion\` ${JSON.stringify(imageAirflowVersion)} (${image.repository}:${image.tag}) differs from \`airflowVersion\` ${JSON.stringify(airflowVersion)}: the chart, the image and the tested DAGs must agree`,
     );
   }
   const executor = args.executor ?? "LocalExecutor";
@@ -189,7 +215,7 @@ export function resolveArgs(args: AirflowKubernetesArgs): ResolvedAirflowKuberne
   return {
     namespace: args.namespace,
     distribution,
-    image,
+    image: { repository: image.repository, tag: image.tag, airflowVersion: imageAirflowVersion },
     airflowVersion,
     executor,
     chart,

@@ -13,12 +13,12 @@ import {
 } from "./args.js";
 import {
   anyscaleConnectionJson,
-  connectionEnvVar,
+  connectionsFileJson,
   slackApiConnectionJson,
   slackWebhookConnectionJson,
 } from "../shared/connections.js";
 import { dagConfigMap, DagFilesError, type DagConfigMap } from "./dagFiles.js";
-import { helmValues, OBJECT_NAMES } from "./values.js";
+import { CONNECTIONS_FILE, helmValues, OBJECT_NAMES } from "./values.js";
 
 /** Pulumi type token of the component. */
 export const AIRFLOW_KUBERNETES_TYPE = "llmops:kubernetes:AstroKubernetesAirflow";
@@ -160,33 +160,39 @@ export class AstroKubernetesAirflow extends pulumi.ComponentResource {
       );
     }
 
-    // Connections: never in Helm values; the chart's `secret:` list maps each key to an env var.
-    const connectionData: Record<string, pulumi.Input<string>> = {
-      [connectionEnvVar(resolved.anyscaleConnId)]: pulumi.secret(
-        pulumi.output(args.anyscaleApiToken).apply(anyscaleConnectionJson),
-      ),
+    // Connections: never in Helm values. One file (LocalFilesystemBackend) in a Secret mounted whole: a
+    // rotated token reaches the running pods through the kubelet's in-place refresh, with no pod restart.
+    const connectionValues: Record<string, pulumi.Input<string>> = {
+      [resolved.anyscaleConnId]: pulumi.output(args.anyscaleApiToken).apply(anyscaleConnectionJson),
     };
     if (args.slackWebhookUrl !== undefined) {
-      connectionData[connectionEnvVar(resolved.slackConnId)] = pulumi.secret(
-        pulumi.output(args.slackWebhookUrl).apply(slackWebhookConnectionJson),
-      );
+      connectionValues[resolved.slackConnId] = pulumi
+        .output(args.slackWebhookUrl)
+        .apply(slackWebhookConnectionJson);
     }
     if (args.slackApiToken !== undefined) {
-      connectionData[connectionEnvVar(resolved.slackApiConnId)] = pulumi.secret(
-        pulumi.output(args.slackApiToken).apply(slackApiConnectionJson),
-      );
+      connectionValues[resolved.slackApiConnId] = pulumi
+        .output(args.slackApiToken)
+        .apply(slackApiConnectionJson);
     }
     for (const [connId, connection] of Object.entries(args.extraConnections ?? {})) {
-      connectionData[connectionEnvVar(connId)] = pulumi.secret(pulumi.output(connection));
+      connectionValues[connId] = connection;
     }
     const connections = new k8s.core.v1.Secret(
       `${name}-connections`,
-      { metadata: meta(OBJECT_NAMES.connections), type: "Opaque", stringData: connectionData },
+      {
+        metadata: meta(OBJECT_NAMES.connections),
+        type: "Opaque",
+        stringData: {
+          [CONNECTIONS_FILE]: pulumi.secret(pulumi.all(connectionValues).apply(connectionsFileJson)),
+        },
+      },
       named,
     );
     dependsOn.push(connections);
 
-    // DAG files: a stable ConfigMap name keeps Helm values (and so the pods) unchanged on a DAG change.
+    // DAG files: a stable ConfigMap name and no item list keep Helm values (and so the pods) unchanged when a
+    // DAG file is added, changed or removed.
     const dagData: pulumi.Output<DagConfigMap> = plainFiles
       ? pulumi.output(dags)
       : pulumi.output(args.dagFiles as Record<string, pulumi.Input<string>>).apply((files) => {
@@ -204,9 +210,8 @@ export class AstroKubernetesAirflow extends pulumi.ComponentResource {
     );
     dependsOn.push(dagsConfigMap);
 
-    const values = connections.metadata.resourceVersion.apply((revision) =>
-      helmValues({ resolved, dagItems: dags.items, connectionsRevision: revision }),
-    );
+    // Plain values from the resolved arguments alone: no DAG file and no secret revision reaches a pod template.
+    const values = helmValues(resolved);
     const release = new k8s.helm.v3.Release(
       `${name}-release`,
       {

@@ -1,7 +1,8 @@
-// Rendered DAG files → one ConfigMap mounted at the DAGs folder.
-// ConfigMap keys must be flat (`[-._a-zA-Z0-9]+`), so nested paths are stored under an encoded key and put
-// back in place with the volume's `items` (key → path) projection. The volume is mounted without `subPath`,
-// which is what lets the kubelet swap in new content without restarting any pod.
+// Rendered DAG files → one ConfigMap mounted whole at the DAGs folder.
+// The volume has no item list and no `subPath`: each key is a file name, so the pod templates never name a
+// file (adding one changes only the ConfigMap) and the kubelet swaps in new content without restarting any
+// pod. ConfigMap keys are flat (`[-._a-zA-Z0-9]+`), so only files at the root of the DAGs folder are accepted;
+// the `llm_workloads` package the tasks import is installed in the image (infra/kubernetes/image/).
 
 /**
  * The kubelet materialises a ConfigMap volume as `..<timestamp>/` (the files), `..data -> ..<timestamp>`
@@ -16,18 +17,10 @@ export const AIRFLOWIGNORE_HEADER =
 /** Kubernetes rejects a ConfigMap whose keys + values exceed 1 MiB (API validation, `MaxSecretSize`). */
 export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 
-/** A key→path projection item of a ConfigMap volume. */
-export interface KeyToPath {
-  readonly key: string;
-  readonly path: string;
-}
-
-/** What the component needs to create the ConfigMap and the volume. */
+/** What the component needs to create the ConfigMap. */
 export interface DagConfigMap {
-  /** ConfigMap `data` (`.airflowignore` first, then keys sorted) for a stable diff. */
+  /** ConfigMap `data` (`.airflowignore` first, then file names sorted) for a stable diff. */
   readonly data: Readonly<Record<string, string>>;
-  /** Volume `items`, sorted by path. */
-  readonly items: readonly KeyToPath[];
   /** Bytes the API server counts against {@link CONFIGMAP_MAX_BYTES}. */
   readonly totalBytes: number;
 }
@@ -37,35 +30,29 @@ export class DagFilesError extends Error {
   override readonly name = "DagFilesError";
 }
 
-// A path segment: starts and ends with a letter, digit, '_' or '-' and never contains "..". Those three
-// rules make ".." an unambiguous separator in keys (and keep keys from starting with "..", which the API
-// server rejects). `pr_123__llm-finetune.yaml` (PR-prefixed names) stays valid.
-const SEGMENT = /^[A-Za-z0-9_-](?:[A-Za-z0-9._-]*[A-Za-z0-9_-])?$/;
-
-/** The ConfigMap key for a relative path: `/` becomes `..` (never inside a valid segment, so 1:1). */
-export function configMapKey(path: string): string {
-  return path.split("/").join("..");
-}
+// A file name: letters, digits, '.', '_' and '-' (the ConfigMap key alphabet), not starting with '.' (the
+// kubelet's own `..data` entries start with dots and the API server rejects keys starting with "..").
+// `pr_123__llm_finetune.py` (PR-prefixed names) stays valid.
+const FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
 function validatePath(path: string): void {
   const problem = (why: string): never => {
     throw new DagFilesError(`\`dagFiles\` path ${JSON.stringify(path)} ${why}`);
   };
   if (path === "") problem("is empty");
-  if (path.startsWith("/")) problem("must be relative to the DAGs folder");
+  if (path.includes("/")) {
+    problem(
+      "is not at the root of the DAGs folder: the ConfigMap is mounted without an item list, so only flat file names are possible (ship packages in the image)",
+    );
+  }
   if (path.length > 253) problem("is longer than 253 characters (ConfigMap key limit)");
-  for (const segment of path.split("/")) {
-    if (segment === "" || segment === "." || segment === "..") problem("has an empty, '.' or '..' segment");
-    if (!SEGMENT.test(segment) || segment.includes("..")) {
-      problem(
-        "segments may contain only letters, digits, '.', '_' and '-', must not start or end with '.', nor contain '..'",
-      );
-    }
+  if (!FILE_NAME.test(path)) {
+    problem("may contain only letters, digits, '.', '_' and '-', and must not start with '.'");
   }
 }
 
 /**
- * Validate the rendered files and compute ConfigMap data + volume items.
+ * Validate the rendered files and compute the ConfigMap data.
  * Throws {@link DagFilesError} for an invalid path, no files, or a total above 1 MiB (with the size).
  */
 export function dagConfigMap(dagFiles: Readonly<Record<string, string>>): DagConfigMap {
@@ -79,28 +66,12 @@ export function dagConfigMap(dagFiles: Readonly<Record<string, string>>): DagCon
   const userIgnore = dagFiles[AIRFLOWIGNORE_PATH];
   const ignore = userIgnore === undefined ? AIRFLOWIGNORE_HEADER : `${AIRFLOWIGNORE_HEADER}${userIgnore}`;
   const data: Record<string, string> = { [AIRFLOWIGNORE_PATH]: ignore };
-  const items: KeyToPath[] = [{ key: AIRFLOWIGNORE_PATH, path: AIRFLOWIGNORE_PATH }];
   let totalBytes = Buffer.byteLength(AIRFLOWIGNORE_PATH, "utf8") + Buffer.byteLength(ignore, "utf8");
   for (const path of paths) {
     validatePath(path);
-    const key = configMapKey(path);
     const content = dagFiles[path] ?? "";
-    data[key] = content;
-    items.push({ key, path });
-    totalBytes += Buffer.byteLength(key, "utf8") + Buffer.byteLength(content, "utf8");
-  }
-  // A path cannot be both a file and a directory of another file in the mounted volume.
-  const pathSet = new Set(paths);
-  for (const path of paths) {
-    const parts = path.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      const dir = parts.slice(0, i).join("/");
-      if (pathSet.has(dir)) {
-        throw new DagFilesError(
-          `\`dagFiles\` path ${JSON.stringify(dir)} is a file and also the directory of ${JSON.stringify(path)}`,
-        );
-      }
-    }
+    data[path] = content;
+    totalBytes += Buffer.byteLength(path, "utf8") + Buffer.byteLength(content, "utf8");
   }
   if (totalBytes > CONFIGMAP_MAX_BYTES) {
     throw new DagFilesError(
@@ -108,5 +79,5 @@ export function dagConfigMap(dagFiles: Readonly<Record<string, string>>): DagCon
         `(${CONFIGMAP_MAX_BYTES} bytes); ship DAGs another way (S3 DAG bundle or an image), see infra/kubernetes/README.md`,
     );
   }
-  return { data, items, totalBytes };
+  return { data, totalBytes };
 }

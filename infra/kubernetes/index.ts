@@ -24,21 +24,17 @@ export {
 } from "./component.js";
 export {
   anyscaleConnectionJson,
-  connectionEnvVar,
+  connectionsFileJson,
   slackApiConnectionJson,
   slackWebhookConnectionJson,
 } from "../shared/connections.js";
+export { CONFIGMAP_MAX_BYTES, dagConfigMap, DagFilesError, type DagConfigMap } from "./dagFiles.js";
 export {
-  CONFIGMAP_MAX_BYTES,
-  configMapKey,
-  dagConfigMap,
-  DagFilesError,
-  type DagConfigMap,
-} from "./dagFiles.js";
-export {
-  CONNECTIONS_REVISION_ANNOTATION,
+  CONNECTIONS_FILE,
+  CONNECTIONS_MOUNT,
   deepMerge,
+  FAB_AUTH_MANAGER,
   helmValues,
+  LOCAL_FILESYSTEM_BACKEND,
   OBJECT_NAMES,
-  type HelmValuesInput,
 } from "./values.js";

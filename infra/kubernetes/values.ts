@@ -1,8 +1,12 @@
 // Pure computation of the official Airflow chart's values. No Outputs, no secrets: every secret is a
 // Kubernetes Secret created by the component and referenced here by its fixed name.
+//
+// The values depend on the resolved arguments only, never on the DAG files or on a secret's content or
+// revision. The chart copies `volumes`, `volumeMounts`, `airflowPodAnnotations` and `env` into every pod
+// template (the migration Job's included, which is immutable), so anything that varied with a DAG file or a
+// token would restart every pod and can fail the upgrade. Both are therefore delivered as whole-object volumes
+// (no item list) that the kubelet refreshes in place.
 import { AIRFLOW_HOME, type ResolvedAirflowKubernetesArgs } from "./args.js";
-import { connectionEnvVar } from "../shared/connections.js";
-import type { KeyToPath } from "./dagFiles.js";
 
 /** Names of the objects the component creates next to the release (namespace-scoped, stable). */
 export const OBJECT_NAMES = {
@@ -18,28 +22,21 @@ export const OBJECT_NAMES = {
   dags: "airflow-pulumi-dags",
 } as const;
 
-/** Pod annotation whose value changes when the connections Secret changes (rolls the pods). */
-export const CONNECTIONS_REVISION_ANNOTATION = "llm-platform/connections-revision";
-
-/** Inputs of {@link helmValues}. */
-export interface HelmValuesInput {
-  readonly resolved: ResolvedAirflowKubernetesArgs;
-  /** Volume projection of the DAGs ConfigMap (from `dagConfigMap`). */
-  readonly dagItems: readonly KeyToPath[];
-  /**
-   * A revision of the connections Secret (its `resourceVersion`); changing it restarts the pods so they
-   * pick up a rotated token. The DAGs ConfigMap is deliberately NOT part of any annotation.
-   */
-  readonly connectionsRevision?: string | undefined;
-}
+/** Key of the connections Secret: one JSON document, conn id → connection (LocalFilesystemBackend format). */
+export const CONNECTIONS_FILE = "connections.json";
+/** Where the connections Secret is mounted (a directory: a `subPath` mount would never update). */
+export const CONNECTIONS_MOUNT = "/var/run/llm-platform/connections";
+/** Airflow's file-based secrets backend; it re-reads the file on every lookup, so a rotation needs no restart. */
+export const LOCAL_FILESYSTEM_BACKEND = "airflow.secrets.local_filesystem.LocalFilesystemBackend";
+/** The chart's default auth manager, set explicitly: the image must carry apache-airflow-providers-fab. */
+export const FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager";
 
 /** Chart values for the official Apache Airflow chart. Deterministic: same input, same object. */
-export function helmValues(input: HelmValuesInput): Record<string, unknown> {
-  const r = input.resolved;
+export function helmValues(resolved: ResolvedAirflowKubernetesArgs): Record<string, unknown> {
+  const r = resolved;
   const home = AIRFLOW_HOME[r.distribution];
   const celery = r.executor === "CeleryExecutor";
-
-  const connectionEnv = r.connectionIds.map(connectionEnvVar);
+  const backendKwargs = JSON.stringify({ connections_file_path: `${CONNECTIONS_MOUNT}/${CONNECTIONS_FILE}` });
 
   const values: Record<string, unknown> = {
     defaultAirflowRepository: r.image.repository,
@@ -80,40 +77,37 @@ export function helmValues(input: HelmValuesInput): Record<string, unknown> {
     // The default-user job takes its password from values; users are created out of band (README).
     createUserJob: { enabled: false, useHelmHooks: false, applyCustomEnv: false },
 
-    // DAGs come from our ConfigMap, mounted (without subPath) at the DAGs folder of every Airflow container.
+    // DAGs come from our ConfigMap, mounted whole (no item list, no subPath) at the DAGs folder of every
+    // Airflow container; connections from our Secret, mounted whole as a directory. Adding a DAG file or
+    // rotating a token changes only those objects; the kubelet swaps the files in place.
     dags: { persistence: { enabled: false }, gitSync: { enabled: false } },
     volumes: [
-      {
-        name: "dags",
-        configMap: { name: OBJECT_NAMES.dags, items: input.dagItems.map(({ key, path }) => ({ key, path })) },
-      },
+      { name: "dags", configMap: { name: OBJECT_NAMES.dags } },
+      { name: "connections", secret: { secretName: OBJECT_NAMES.connections } },
     ],
-    volumeMounts: [{ name: "dags", mountPath: `${home}/dags`, readOnly: true }],
-
-    // Connections as env vars from our Secret — in all Airflow containers, including task pods.
-    secret: connectionEnv.map((envName) => ({
-      envName,
-      secretName: OBJECT_NAMES.connections,
-      secretKey: envName,
-    })),
+    volumeMounts: [
+      { name: "dags", mountPath: `${home}/dags`, readOnly: true },
+      { name: "connections", mountPath: CONNECTIONS_MOUNT, readOnly: true },
+    ],
     env: Object.keys(r.env)
       .sort()
       .map((name) => ({ name, value: r.env[name] ?? "" })),
 
     config: {
-      core: { load_examples: "False" },
+      core: { load_examples: "False", auth_manager: FAB_AUTH_MANAGER },
       // New files in the (ConfigMap-backed) DAGs folder are discovered within a minute instead of five.
       dag_processor: { refresh_interval: "60" },
+      // Connections from the mounted file, for the API server/scheduler and for task workers (Airflow 3
+      // workers read their own setting).
+      secrets: { backend: LOCAL_FILESYSTEM_BACKEND, backend_kwargs: backendKwargs },
+      workers: { secrets_backend: LOCAL_FILESYSTEM_BACKEND, secrets_backend_kwargs: backendKwargs },
     },
 
     statsd: { enabled: !r.isPreview },
     triggerer: { enabled: true, persistence: { enabled: !r.isPreview } },
-    workers: { persistence: { enabled: !r.isPreview } },
-
-    airflowPodAnnotations:
-      input.connectionsRevision !== undefined && input.connectionsRevision !== ""
-        ? { [CONNECTIONS_REVISION_ANNOTATION]: input.connectionsRevision }
-        : {},
+    // Chart 1.22 key (`workers.persistence.*` is deprecated); with LocalExecutor it decides whether the
+    // scheduler is a StatefulSet with a volume.
+    workers: { celery: { persistence: { enabled: !r.isPreview } } },
   };
   return deepMerge(values, r.extraValues);
 }

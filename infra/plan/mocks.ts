@@ -100,7 +100,13 @@ function computed(
     case "random:index/randomBytes:RandomBytes":
       return { id, state: { base64: "q+/r7w==AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" } };
     case "kubernetes:core/v1:Secret":
-      return { id, state: { metadata: { ...(inputs["metadata"] as object), resourceVersion: "rv-1" } } };
+    case "kubernetes:core/v1:ConfigMap": {
+      // Like the API server, a new resourceVersion whenever the content changes: a value derived from it
+      // anywhere (e.g. a pod annotation) then shows up as a change.
+      const content = JSON.stringify(mapSecrets(inputs["stringData"] ?? inputs["data"] ?? {}, (x) => x));
+      const rv = `rv-${createHash("sha256").update(content).digest("hex").slice(0, 8)}`;
+      return { id, state: { metadata: { ...(inputs["metadata"] as object), resourceVersion: rv } } };
+    }
     case "kubernetes:helm.sh/v3:Release":
       return { id, state: { status: { status: "deployed" } } };
     default:

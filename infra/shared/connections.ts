@@ -2,10 +2,32 @@ import type * as pulumi from "@pulumi/pulumi";
 
 import { ANYSCALE_CONN_ID } from "../../pipelines/src/render/dag.js";
 
-// Airflow connections as JSON documents: the value of a Kubernetes Secret key (exposed as an environment
-// variable) on the kubernetes target, and the secret string of a Secrets Manager secret on MWAA.
-// Airflow reads `AIRFLOW_CONN_<CONN_ID upper-cased>`; the JSON form ({"conn_type": ..., "password": ...})
-// avoids URL-encoding pitfalls for tokens and URLs and is accepted by Airflow ≥ 2.3.
+// Airflow connections as JSON documents: the secret string of a Secrets Manager secret on MWAA, and the
+// entries of the one connections file (LocalFilesystemBackend) a Kubernetes Secret holds on Kubernetes.
+// The JSON form ({"conn_type": ..., "password": ...}) avoids URL-encoding pitfalls for tokens and URLs.
+
+/**
+ * The connections file of Airflow's `LocalFilesystemBackend`: conn id → connection. Each value is a JSON
+ * document (an object entry) or a URI (a string entry), as `connections` hands them in. Keys sorted, so the
+ * same connections give the same bytes (the Secret changes only when a connection does).
+ */
+export function connectionsFileJson(connections: Readonly<Record<string, string>>): string {
+  const entries = Object.keys(connections)
+    .sort()
+    .map((id): [string, unknown] => {
+      const value = connections[id] ?? "";
+      const trimmed = value.trim();
+      if (trimmed.startsWith("{")) {
+        try {
+          return [id, JSON.parse(trimmed) as unknown];
+        } catch {
+          throw new Error(`connection ${JSON.stringify(id)} starts like JSON but is not valid JSON`);
+        }
+      }
+      return [id, value];
+    });
+  return JSON.stringify(Object.fromEntries(entries));
+}
 
 /** The environment variable Airflow looks up for a connection id. */
 export function connectionEnvVar(connId: string): string {

@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 import { dagConfigMap, type DagConfigMap } from "../../../infra/kubernetes/dagFiles.js";
@@ -13,16 +13,12 @@ const python = join(process.cwd(), ".venv/bin/python");
 /** Lay out a ConfigMap volume the way the kubelet's atomic writer does. */
 function materialise(root: string, cm: DagConfigMap, options: { withAirflowIgnore: boolean }): void {
   const payload = "..2026_11_28_15_00_00.000000001";
-  const items = cm.items.filter((i) => options.withAirflowIgnore || i.path !== ".airflowignore");
-  for (const item of items) {
-    const file = join(root, payload, item.path);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, cm.data[item.key] ?? "");
-  }
+  // No item list: every key is a file of that name.
+  const keys = Object.keys(cm.data).filter((k) => options.withAirflowIgnore || k !== ".airflowignore");
+  mkdirSync(join(root, payload));
+  for (const key of keys) writeFileSync(join(root, payload, key), cm.data[key] ?? "");
   symlinkSync(payload, join(root, "..data"));
-  for (const top of new Set(items.map((i) => i.path.split("/")[0] ?? ""))) {
-    symlinkSync(join("..data", top), join(root, top));
-  }
+  for (const key of keys) symlinkSync(join("..data", key), join(root, key));
 }
 
 describe("DAGs ConfigMap volume", () => {
@@ -31,8 +27,7 @@ describe("DAGs ConfigMap volume", () => {
     () => {
       const cm = dagConfigMap({
         "llm_finetune.py": "from airflow.sdk import dag  # DAG\n",
-        "reports/weekly.py": "from airflow.sdk import dag  # DAG\n",
-        "anyscale/jobs/pr_1__finetune.yaml": "name: pr_1__finetune\n",
+        "pr_1__weekly_report.py": "from airflow.sdk import dag  # DAG\n",
       });
       const base = mkdtempSync(join(tmpdir(), "dags-volume-"));
       try {
@@ -62,7 +57,7 @@ describe("DAGs ConfigMap volume", () => {
         // With the rule: each DAG file exactly once, through the user-visible symlinks.
         expect(got["with"]).toEqual([
           join(withIgnore, "llm_finetune.py"),
-          join(withIgnore, "reports/weekly.py"),
+          join(withIgnore, "pr_1__weekly_report.py"),
         ]);
         // Without it Airflow walks ..data and ..<timestamp> (the same directory) and gives up.
         expect(String(got["without"])).toMatch(/^error: .*recursive loop/i);

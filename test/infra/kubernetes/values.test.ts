@@ -14,15 +14,18 @@ const base: AirflowKubernetesArgs = {
   dagFiles: { "a.py": "" },
   anyscaleApiToken: "t",
 };
-const items = [{ key: "a.py", path: "a.py" }];
-const values = (args: Partial<AirflowKubernetesArgs>, revision?: string) =>
-  helmValues({ resolved: resolveArgs({ ...base, ...args }), dagItems: items, connectionsRevision: revision });
+const values = (args: Partial<AirflowKubernetesArgs>) => helmValues(resolveArgs({ ...base, ...args }));
+const astroImage = {
+  repository: "astrocrpublic.azurecr.io/runtime",
+  tag: "3.3-3",
+  airflowVersion: "3.3.1",
+};
 
 describe("resolveArgs", () => {
   it("applies the documented defaults", () => {
     expect(resolveArgs(base)).toMatchObject({
-      distribution: "astro-runtime",
-      image: { repository: "astrocrpublic.azurecr.io/runtime", tag: "3.3-2" },
+      distribution: "apache",
+      image: { repository: "apache/airflow", tag: "3.3.1", airflowVersion: "3.3.1" },
       airflowVersion: "3.3.1",
       executor: "LocalExecutor",
       chart: { version: "1.22.0", repo: "https://airflow.apache.org" },
@@ -38,8 +41,31 @@ describe("resolveArgs", () => {
   it.each<[string, Partial<AirflowKubernetesArgs>, string]>([
     ["namespace", { namespace: "Airflow_Dev" }, "`namespace`"],
     ["distribution", { distribution: "bitnami" as never }, "`distribution`"],
-    ["image tag latest", { image: { repository: "r", tag: "latest" } }, "`image.tag`"],
-    ["image repository", { image: { repository: " ", tag: "1" } }, "`image.repository`"],
+    [
+      "image tag latest",
+      { image: { repository: "r", tag: "latest", airflowVersion: "3.3.1" } },
+      "`image.tag`",
+    ],
+    [
+      "image repository",
+      { image: { repository: " ", tag: "1", airflowVersion: "3.3.1" } },
+      "`image.repository`",
+    ],
+    [
+      "image without its Airflow version",
+      { image: { repository: "r", tag: "1" } },
+      "`image.airflowVersion` is required",
+    ],
+    [
+      "image carrying another Airflow",
+      { image: { repository: "astrocrpublic.azurecr.io/runtime", tag: "3.3-2", airflowVersion: "3.3.0" } },
+      '`image.airflowVersion` "3.3.0" (astrocrpublic.azurecr.io/runtime:3.3-2) differs from `airflowVersion` "3.3.1"',
+    ],
+    [
+      "astro-runtime without an image",
+      { distribution: "astro-runtime" },
+      '`image` is required with distribution "astro-runtime"',
+    ],
     ["airflowVersion 2.x", { airflowVersion: "2.11.0" }, "`airflowVersion`"],
     ["executor", { executor: "CeleryKubernetesExecutor" as never }, "`executor`"],
     ["chart version", { chart: { version: "latest" } }, "`chart.version`"],
@@ -74,35 +100,49 @@ describe("helmValues", () => {
   it.each<[string, Partial<AirflowKubernetesArgs>, Record<string, unknown>]>([
     [
       "astro-runtime",
-      {},
+      { distribution: "astro-runtime", image: astroImage },
       {
         images: {
           airflow: {
             repository: "astrocrpublic.azurecr.io/runtime",
-            tag: "3.3-2",
+            tag: "3.3-3",
             pullPolicy: "IfNotPresent",
           },
         },
         defaultAirflowRepository: "astrocrpublic.azurecr.io/runtime",
-        defaultAirflowTag: "3.3-2",
+        defaultAirflowTag: "3.3-3",
         airflowHome: "/usr/local/airflow",
         gid: 50000,
-        volumeMounts: [{ name: "dags", mountPath: "/usr/local/airflow/dags", readOnly: true }],
+        volumeMounts: [
+          { name: "dags", mountPath: "/usr/local/airflow/dags", readOnly: true },
+          { name: "connections", mountPath: "/var/run/llm-platform/connections", readOnly: true },
+        ],
       },
     ],
     [
-      "apache",
-      { distribution: "apache" },
+      "apache (default)",
+      {},
       {
         images: { airflow: { repository: "apache/airflow", tag: "3.3.1", pullPolicy: "IfNotPresent" } },
+        airflowVersion: "3.3.1",
         airflowHome: "/opt/airflow",
         gid: 0,
-        volumeMounts: [{ name: "dags", mountPath: "/opt/airflow/dags", readOnly: true }],
+        volumes: [
+          { name: "dags", configMap: { name: "airflow-pulumi-dags" } },
+          { name: "connections", secret: { secretName: "airflow-pulumi-connections" } },
+        ],
+        volumeMounts: [
+          { name: "dags", mountPath: "/opt/airflow/dags", readOnly: true },
+          { name: "connections", mountPath: "/var/run/llm-platform/connections", readOnly: true },
+        ],
       },
     ],
     [
       "custom image + KubernetesExecutor",
-      { image: { repository: "ghcr.io/acme/airflow", tag: "sha-abc123" }, executor: "KubernetesExecutor" },
+      {
+        image: { repository: "ghcr.io/acme/airflow", tag: "sha-abc123", airflowVersion: "3.3.1" },
+        executor: "KubernetesExecutor",
+      },
       {
         images: { airflow: { repository: "ghcr.io/acme/airflow", tag: "sha-abc123" } },
         executor: "KubernetesExecutor",
@@ -123,7 +163,11 @@ describe("helmValues", () => {
     [
       "preview",
       { isPreview: true },
-      { statsd: { enabled: false }, triggerer: { enabled: true, persistence: { enabled: false } } },
+      {
+        statsd: { enabled: false },
+        triggerer: { enabled: true, persistence: { enabled: false } },
+        workers: { celery: { persistence: { enabled: false } } },
+      },
     ],
     [
       "env sorted",
@@ -148,43 +192,36 @@ describe("helmValues", () => {
     });
   });
 
-  it("exposes each optional connection only when configured, in a stable order", () => {
-    const envNames = (v: Record<string, unknown>) =>
-      (v["secret"] as Array<{ envName: string }>).map((s) => s.envName);
-    expect(envNames(values({}))).toEqual(["AIRFLOW_CONN_ANYSCALE_CONN"]);
-    expect(envNames(values({ slackWebhookUrl: "u", slackConnId: "ops_slack" }))).toEqual([
-      "AIRFLOW_CONN_ANYSCALE_CONN",
-      "AIRFLOW_CONN_OPS_SLACK",
-    ]);
-    expect(
-      envNames(
-        values({
-          slackWebhookUrl: "u",
-          slackApiToken: "t",
-          extraConnections: { zendesk_default: "{}", a_first: "{}" },
-        }),
-      ),
-    ).toEqual([
-      "AIRFLOW_CONN_ANYSCALE_CONN",
-      "AIRFLOW_CONN_SLACK_ALERTS",
-      "AIRFLOW_CONN_SLACK_API_DEFAULT",
-      "AIRFLOW_CONN_A_FIRST",
-      "AIRFLOW_CONN_ZENDESK_DEFAULT",
-    ]);
-  });
-
-  it("ties the pod annotation to the connections revision only", () => {
-    expect(values({}, "41")["airflowPodAnnotations"]).toEqual({ "llm-platform/connections-revision": "41" });
-    expect(values({})["airflowPodAnnotations"]).toEqual({});
-    // A DAG change alters the ConfigMap, not the values: same inputs → identical values (no rollout).
-    expect(JSON.stringify(values({}, "41"))).toBe(JSON.stringify(values({}, "41")));
+  it("reads connections from the mounted file, for servers and workers, with the FAB auth manager", () => {
+    const config = values({})["config"] as Record<string, Record<string, string>>;
+    const kwargs = JSON.stringify({
+      connections_file_path: "/var/run/llm-platform/connections/connections.json",
+    });
+    expect(config["secrets"]).toEqual({
+      backend: "airflow.secrets.local_filesystem.LocalFilesystemBackend",
+      backend_kwargs: kwargs,
+    });
+    expect(config["workers"]).toEqual({
+      secrets_backend: "airflow.secrets.local_filesystem.LocalFilesystemBackend",
+      secrets_backend_kwargs: kwargs,
+    });
+    expect(config["core"]?.["auth_manager"]).toBe(
+      "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
+    );
+    // Nothing per connection or per revision: no env list, no annotation.
+    expect(values({ slackApiToken: "t", extraConnections: { z: "{}" } })).not.toHaveProperty("secret");
+    expect(values({})).not.toHaveProperty("airflowPodAnnotations");
   });
 
   it("deep-merges extraValues last without mutating the defaults", () => {
     const v = values({ extraValues: { apiServer: { replicas: 3 }, config: { core: { parallelism: "8" } } } });
     expect(v["apiServer"]).toEqual({ enabled: true, replicas: 3 });
-    expect(v["config"]).toEqual({
-      core: { load_examples: "False", parallelism: "8" },
+    expect(v["config"]).toMatchObject({
+      core: {
+        load_examples: "False",
+        auth_manager: "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
+        parallelism: "8",
+      },
       dag_processor: { refresh_interval: "60" },
     });
     expect(deepMerge({ a: { b: 1 } }, { a: { c: 2 }, d: [1] })).toEqual({ a: { b: 1, c: 2 }, d: [1] });
