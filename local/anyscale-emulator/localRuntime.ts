@@ -60,7 +60,7 @@ export class LocalRuntime implements Runtime {
 
   constructor(readonly opts: LocalRuntimeOptions) {
     mkdirSync(opts.workDir, { recursive: true });
-    this.packages = new PackageStore(opts.workDir, opts.emulatorUrl);
+    this.packages = new PackageStore(opts.workDir, opts.emulatorUrl, join(opts.venv, "bin", "python"));
     if (!existsSync(join(opts.venv, "bin", "python"))) {
       throw new Error(`venv ${opts.venv}: no bin/python (build it with \`bash scripts/ensure-venv.sh\`)`);
     }

@@ -24,6 +24,8 @@ export class PackageStore {
   constructor(
     root: string,
     private readonly baseUrl: () => string,
+    /** Unpacks with its zipfile module (which drops absolute paths and `..` from member names). */
+    private readonly python: string,
   ) {
     this.#dir = join(root, "packages");
     mkdirSync(this.#dir, { recursive: true });
@@ -83,13 +85,13 @@ export class PackageStore {
 
   /**
    * Unpack a package into `dest` and return the working directory: as Ray does, a zip holding exactly one
-   * top-level folder (what the SDK uploads) is that folder. `unzip` refuses entries that leave `dest`.
+   * top-level folder (what the SDK uploads) is that folder.
    */
   async unpack(fileUri: string, dest: string): Promise<string> {
     const zip = this.zipOf(fileUri);
     if (!zip) throw new PackageError(`working_dir ${fileUri} is not a package uploaded to this emulator`);
     mkdirSync(dest, { recursive: true });
-    await run("unzip", ["-q", "-o", zip, "-d", dest]);
+    await run(this.python, ["-m", "zipfile", "-e", zip, dest]);
     const entries = readdirSync(dest);
     const only = entries.length === 1 ? join(dest, entries[0]!) : undefined;
     return only && statSync(only).isDirectory() ? only : dest;
