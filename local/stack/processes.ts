@@ -1,0 +1,138 @@
+// Child processes of the local stack: each in its own process group, output to a log file, stopped by group
+// (SIGTERM, then SIGKILL after a grace period) together with any descendant that left the group, so Ctrl-C
+// leaves nothing running.
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { openSync, closeSync } from "node:fs";
+
+export interface ManagedProcess {
+  readonly name: string;
+  readonly pid: number;
+  readonly logFile: string;
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  readonly exited: Promise<number | string>;
+  readonly running: boolean;
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface SpawnOptions {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  logFile: string;
+}
+
+/** pid -> parent pid of every process on the machine (`ps` works on Linux and macOS). */
+function processTable(): Map<number, number> {
+  const table = new Map<number, number>();
+  let out: string;
+  try {
+    out = execFileSync("ps", ["-e", "-o", "pid=,ppid="], { encoding: "utf8" });
+  } catch {
+    return table;
+  }
+  for (const line of out.split("\n")) {
+    const [pid, ppid] = line.trim().split(/\s+/).map(Number);
+    if (pid !== undefined && ppid !== undefined && Number.isInteger(pid)) table.set(pid, ppid);
+  }
+  return table;
+}
+
+/** Every live descendant of `root` (children, grandchildren, ...). */
+export function descendants(root: number): number[] {
+  const table = processTable();
+  const children = new Map<number, number[]>();
+  for (const [pid, ppid] of table) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  const found: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const next = queue.shift() as number;
+    for (const child of children.get(next) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function signal(target: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(target, sig);
+  } catch {
+    // already gone
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitGone(pids: number[], deadline: number): Promise<number[]> {
+  let alive = pids.filter(isAlive);
+  while (alive.length > 0 && Date.now() < deadline) {
+    await sleep(50);
+    alive = alive.filter(isAlive);
+  }
+  return alive;
+}
+
+export function spawnManaged(
+  name: string,
+  command: string,
+  args: string[],
+  opts: SpawnOptions,
+): ManagedProcess {
+  const log = openSync(opts.logFile, "a");
+  let child: ChildProcess;
+  try {
+    // detached: a new process group, so a signal to the group reaches the workers it forks.
+    child = spawn(command, args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      detached: true,
+      stdio: ["ignore", log, log],
+    });
+  } finally {
+    closeSync(log);
+  }
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`${name}: could not start ${command}`);
+  let running = true;
+  const exited = new Promise<number | string>((resolve) => {
+    child.once("exit", (code, sig) => {
+      running = false;
+      resolve(code ?? sig ?? "unknown");
+    });
+    child.once("error", () => {
+      running = false;
+      resolve("spawn error");
+    });
+  });
+  return {
+    name,
+    pid,
+    logFile: opts.logFile,
+    exited,
+    get running() {
+      return running;
+    },
+    async stop(graceMs = 10_000) {
+      // Descendants first noted, because some (task supervisors) start their own sessions.
+      const family = [pid, ...descendants(pid)];
+      signal(-pid, "SIGTERM");
+      for (const p of family) signal(p, "SIGTERM");
+      const left = await waitGone(family, Date.now() + graceMs);
+      if (left.length > 0 || isAlive(pid)) {
+        signal(-pid, "SIGKILL");
+        for (const p of [...left, ...descendants(pid)]) signal(p, "SIGKILL");
+        await waitGone([pid, ...left], Date.now() + 2000);
+      }
+      await Promise.race([exited, sleep(2000)]);
+    },
+  };
+}
