@@ -1,5 +1,6 @@
-// cleanup-preview against the emulator: a closed PR's running service and job are terminated, production's
-// are untouched, a second run finds nothing left, and names without the preview prefix are refused.
+// cleanup-preview against the emulator: a closed PR's running services and jobs (found by prefix, also those
+// only the PR introduced) are terminated and its compute configs archived; production's are untouched, a
+// second run finds nothing left, and names without the preview prefix are refused.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import type { AnyscaleClient } from "../../infra/anyscale/client.js";
@@ -79,6 +80,31 @@ describe("cleanup-preview", () => {
     await runCleanup({ stack: "pr-42" }, c.io, () => client);
     expect(c.out()).toMatch(/terminated service pr_42__experimental-svc/);
     expect((await client.getService(extra.service.id))!.goal_state).toBe("TERMINATED");
+  });
+
+  it("also stops a prefixed job the base branch's render does not know", async () => {
+    const extra = await startWorkloads({ service: "pr_44__svc", job: "pr_44__only-in-the-pr" });
+    const other = await startWorkloads({ service: "pr_440__svc", job: "pr_440__only-in-the-pr" });
+    const c = capture();
+    await runCleanup({ stack: "pr-44" }, c.io, () => client);
+    expect(c.out()).toMatch(/terminated job pr_44__only-in-the-pr/);
+    expect((await client.getJob(extra.job.id))!.state.current_state).toBe("TERMINATED");
+    // pr_440__ is another PR: the prefix match is exact, not a substring of the number.
+    expect((await client.getJob(other.job.id))!.state.current_state).not.toBe("TERMINATED");
+  });
+
+  it("archives the preview stack's compute configs (pr-<n>-*) and no other", async () => {
+    const mk = (name: string) =>
+      client.createComputeConfig(toCreateRequest(name, spec, { cloudId: "cld_emulator1" }));
+    const mine = await mk("pr-45-llm-batch-cpu");
+    const neighbour = await mk("pr-450-llm-batch-cpu");
+    const dev = await mk("dev-llm-batch-cpu");
+    const c = capture();
+    await runCleanup({ stack: "pr-45" }, c.io, () => client);
+    expect(c.out()).toMatch(/archived compute config pr-45-llm-batch-cpu/);
+    expect((await client.getComputeConfig(mine.id))?.archived_at).toBeTruthy();
+    expect((await client.getComputeConfig(neighbour.id))?.archived_at).toBeFalsy();
+    expect((await client.getComputeConfig(dev.id))?.archived_at).toBeFalsy();
   });
 
   it("refuses names outside the preview prefix and non-preview stacks", async () => {

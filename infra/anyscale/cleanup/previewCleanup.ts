@@ -1,8 +1,11 @@
-// What a closed pull request may leave running on Anyscale: services its preview DAGs rolled out and jobs
-// still running. Compute configs are archived by `pulumi destroy`, but Anyscale services and jobs are
-// started by Airflow, not by Pulumi, so destroying the stack alone would leave a GPU service billing.
-// Names come from the preview's own render (`pr_<n>__` prefix), so only that PR's workloads are touched.
-import type { AnyscaleClient } from "../client.js";
+// What a closed pull request may leave on Anyscale: services its preview DAGs rolled out, jobs still running
+// and its compute configs. Services and jobs are started by Airflow, not by Pulumi, so destroying the stack
+// alone would leave a GPU service billing. Everything is found BY PREFIX (`pr_<n>__` for services and jobs,
+// `pr-<n>-` for compute configs), so workloads that only the PR introduced are stopped too; the base
+// branch's render only adds names to check. This code runs from the base branch: the PR-close workflow
+// archives the compute configs here instead of letting `pulumi destroy` run the dynamic provider code stored
+// in the PR's state.
+import { AnyscaleApiError, type AnyscaleClient } from "../client.js";
 
 /** Job states in which a job still holds (or is about to hold) a cluster. */
 export const ACTIVE_JOB_STATES: ReadonlySet<string> = new Set([
@@ -35,13 +38,28 @@ export interface CleanupReport {
   readonly jobsTerminated: string[];
   /** Names checked and found absent or already stopped. */
   readonly alreadyStopped: string[];
+  /** Compute configs archived (`name`). */
+  readonly computeConfigsArchived: string[];
+  /** Compute configs Anyscale would not archive yet (still used by a terminating cluster), with the reason. */
+  readonly computeConfigsInUse: string[];
 }
 
 /** The slice of the client cleanup uses (the emulator-tested AnyscaleClient satisfies it). */
 export type CleanupClient = Pick<
   AnyscaleClient,
-  "findServiceByName" | "listServices" | "terminateService" | "listJobs" | "terminateJob"
+  | "findServiceByName"
+  | "listServices"
+  | "terminateService"
+  | "listJobs"
+  | "terminateJob"
+  | "searchComputeConfigs"
+  | "archiveComputeConfig"
 >;
+
+/** `pr_<n>__` (dag ids, jobs, services) → `pr-<n>-` (the stack's compute-config names). */
+export function computeConfigPrefix(workloadPrefix: string): string {
+  return `${workloadPrefix.replace(/__$/, "").replace("_", "-")}-`;
+}
 
 /**
  * Terminate every listed service that is not already stopping and every running job with a listed name.
@@ -61,7 +79,13 @@ export async function cleanupPreview(
     if (!n.startsWith(requiredPrefix))
       throw new Error(`refusing to touch "${n}": it lacks the prefix ${requiredPrefix}`);
   }
-  const report: CleanupReport = { servicesTerminated: [], jobsTerminated: [], alreadyStopped: [] };
+  const report: CleanupReport = {
+    servicesTerminated: [],
+    jobsTerminated: [],
+    alreadyStopped: [],
+    computeConfigsArchived: [],
+    computeConfigsInUse: [],
+  };
   // Also every service carrying the prefix: the PR may have added a service the base branch's render lacks.
   const found = (await client.listServices({ name: requiredPrefix }))
     .map((s) => s.name)
@@ -76,14 +100,39 @@ export async function cleanupPreview(
     await client.terminateService(service.id);
     report.servicesTerminated.push(name);
   }
+  // Jobs by prefix over the whole listing (the API's `name` filter is not documented as a prefix match), so
+  // a job only the PR introduced is stopped as well.
+  const activeJobs = (await client.listJobs({})).filter(
+    (j) => j.name.startsWith(requiredPrefix) && ACTIVE_JOB_STATES.has(j.state.current_state),
+  );
   for (const name of names.jobs) {
-    const running = (await client.listJobs({ name })).filter(
-      (j) => j.name === name && ACTIVE_JOB_STATES.has(j.state.current_state),
-    );
-    if (running.length === 0) report.alreadyStopped.push(name);
-    for (const job of running) {
-      await client.terminateJob(job.id);
-      report.jobsTerminated.push(`${name} (${job.id})`);
+    if (!activeJobs.some((j) => j.name === name)) report.alreadyStopped.push(name);
+  }
+  for (const job of activeJobs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    await client.terminateJob(job.id);
+    report.jobsTerminated.push(`${job.name} (${job.id})`);
+  }
+  // Compute configs named for this preview stack (`pr-<n>-<key>`), archived like `pulumi destroy` would.
+  const ccPrefix = computeConfigPrefix(requiredPrefix);
+  const configs = (
+    await client.searchComputeConfigs({
+      orgwide: true,
+      name: { contains: ccPrefix },
+      include_anonymous: false,
+      archive_status: "NOT_ARCHIVED",
+      version: -1,
+    })
+  ).filter((t) => t.name.startsWith(ccPrefix));
+  for (const t of configs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    try {
+      await client.archiveComputeConfig(t.id);
+      report.computeConfigsArchived.push(t.name);
+    } catch (e) {
+      if (e instanceof AnyscaleApiError && e.status === 409) {
+        report.computeConfigsInUse.push(`${t.name}: ${e.detail}`);
+        continue;
+      }
+      throw e;
     }
   }
   return report;
