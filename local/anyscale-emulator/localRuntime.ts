@@ -71,6 +71,13 @@ export class LocalRuntime implements Runtime {
     this.#onChange = fn;
   }
 
+  #notify(onChange: () => void): () => void {
+    return () => {
+      onChange();
+      this.#onChange();
+    };
+  }
+
   get python(): string {
     return join(this.opts.venv, "bin", "python");
   }
@@ -128,10 +135,7 @@ export class LocalRuntime implements Runtime {
       preamble,
       dir,
       now: this.opts.now,
-      onChange: () => {
-        onChange();
-        this.#onChange();
-      },
+      onChange: this.#notify(onChange),
     });
     this.#jobs.push(local);
     return local;
@@ -166,10 +170,7 @@ export class LocalRuntime implements Runtime {
       env: this.environment(join(dir, "working_dir"), runtimeEnv.env_vars),
       dir,
       healthTimeoutMs: this.opts.healthTimeoutMs,
-      onChange: () => {
-        onChange();
-        this.#onChange();
-      },
+      onChange: this.#notify(onChange),
     });
     this.#servers.push(server);
     return server;

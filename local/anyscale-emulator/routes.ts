@@ -14,6 +14,18 @@ export interface RouteDeps {
   readonly newRouter?: (serviceId: () => string) => Promise<ServiceRouter>;
 }
 
+function requireQuery(query: Record<string, string>, name: string): string {
+  const value = query[name];
+  if (!value) {
+    throw new ApiError(
+      422,
+      [{ loc: ["query", name], msg: "field required", type: "value_error.missing" }],
+      `${name}: field required`,
+    );
+  }
+  return value;
+}
+
 const missing = (...loc: string[]) =>
   new ApiError(
     422,
@@ -148,13 +160,7 @@ export function buildRoutes(state: EmulatorState, deps: RouteDeps): Route[] {
       ),
     ),
     route("GET", "/api/v2/projects/default_project", ({ query }) => {
-      if (!query.parent_cloud_id)
-        throw new ApiError(
-          422,
-          [{ loc: ["query", "parent_cloud_id"], msg: "field required", type: "value_error.missing" }],
-          "parent_cloud_id: field required",
-        );
-      return ok({ result: state.defaultProject(query.parent_cloud_id) });
+      return ok({ result: state.defaultProject(requireQuery(query, "parent_cloud_id")) });
     }),
     route("GET", "/api/v2/projects/{project_id}", ({ params }) =>
       ok({ result: state.projectById(params.project_id!) }),
@@ -292,13 +298,7 @@ export function buildRoutes(state: EmulatorState, deps: RouteDeps): Route[] {
       ok({ result: state.templateById(params.cluster_compute_id!) }),
     ),
     route("GET", "/ext/v0/projects/default_project", ({ query }) => {
-      if (!query.parent_cloud_id)
-        throw new ApiError(
-          422,
-          [{ loc: ["query", "parent_cloud_id"], msg: "field required", type: "value_error.missing" }],
-          "parent_cloud_id: field required",
-        );
-      const p = state.defaultProject(query.parent_cloud_id);
+      const p = state.defaultProject(requireQuery(query, "parent_cloud_id"));
       return ok({ result: { ...p, cluster_config: "", organization_id: EMULATOR_ORG_ID } });
     }),
     route("GET", "/api/v2/workos/deployment_infra", () => ok({ result: { deployment_infra: "aws" } })),

@@ -326,10 +326,13 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
         if (method === "GET" && url.pathname === "/_emulator/stats") {
           return send(res, 200, { ...stats, counters: state.counters });
         }
-        const procs = /^\/_emulator\/services\/([^/]+)\/processes$/.exec(url.pathname);
-        if (method === "GET" && procs) {
+        const svc = /^\/_emulator\/services\/([^/]+)\/(history|processes)$/.exec(url.pathname);
+        if (method === "GET" && svc) {
           try {
-            return send(res, 200, { versions: state.servicePids(procs[1]!) });
+            const id = svc[1]!;
+            return send(res, 200, {
+              versions: svc[2] === "history" ? state.serviceHistory(id) : state.servicePids(id),
+            });
           } catch (e) {
             return send(res, 404, errorBody(e as ApiError));
           }
@@ -349,14 +352,6 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
               timed_out: a.timedOut ?? false,
             })),
           });
-        }
-        const hist = /^\/_emulator\/services\/([^/]+)\/history$/.exec(url.pathname);
-        if (method === "GET" && hist) {
-          try {
-            return send(res, 200, { versions: state.serviceHistory(hist[1]!) });
-          } catch (e) {
-            return send(res, 404, errorBody(e as ApiError));
-          }
         }
         return send(res, 404, {
           error: { detail: `Unknown emulator admin route ${method} ${url.pathname}` },

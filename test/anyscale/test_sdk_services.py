@@ -71,10 +71,21 @@ def pids(emulator: Emulator, service_id: str) -> dict[str, int | None]:
 
 
 def workdir(tmp_path: Path) -> Path:
+    """The service's working dir; left untouched once made (the SDK's package hash covers file times)."""
     folder = tmp_path / "serve_wd"
-    folder.mkdir()
-    (folder / "README").write_text("service working dir\n")
+    if not folder.exists():
+        folder.mkdir()
+        (folder / "README").write_text("service working dir\n")
     return folder
+
+
+def champion_and_held_canary(sdk: Any, name: str, compute_config: str, tmp_path: Path) -> tuple[Any, Any]:
+    """Deploy a champion, then a challenger config as a silent canary at 0 %; both statuses once healthy."""
+    wd = workdir(tmp_path)
+    sdk.service.deploy(service_config(name, compute_config, wd, "s3://b/lora-v1"))
+    champion = running(sdk, name)
+    sdk.service.deploy(service_config(name, compute_config, wd, "s3://b/lora-v2"), canary_percent=0)
+    return champion, canary_running(sdk, name)
 
 
 def test_query_url_answers_with_the_bearer_token_and_refuses_without(
@@ -123,16 +134,12 @@ def test_scenario_accuracies_hold_and_are_reproducible(sdk: Any, compute_config:
 def test_canary_held_at_0_routed_explicitly_moved_and_completed(
     sdk: Any, compute_config: str, emulator: Emulator, tmp_path: Path
 ) -> None:
-    wd = workdir(tmp_path)
-    sdk.service.deploy(service_config("svc-canary", compute_config, wd, "s3://b/lora-v1"))
-    first = running(sdk, "svc-canary")
+    first, held = champion_and_held_canary(sdk, "svc-canary", compute_config, tmp_path)
     champion = first.primary_version.name
     old_primary_pid = pids(emulator, first.id)["primary"]
     assert old_primary_pid is not None and alive(old_primary_pid)
-
-    challenger_config = service_config("svc-canary", compute_config, wd, "s3://b/lora-v2")
-    sdk.service.deploy(challenger_config, canary_percent=0)
-    held = canary_running(sdk, "svc-canary")
+    # The held canary's config again (same working dir package, same args): a re-apply moves it.
+    challenger_config = service_config("svc-canary", compute_config, workdir(tmp_path), "s3://b/lora-v2")
     assert str(held.state) == "ROLLING_OUT"
     assert (held.primary_version.weight, held.canary_version.weight) == (100, 0)
     challenger = held.canary_version.name
@@ -160,11 +167,7 @@ def test_canary_held_at_0_routed_explicitly_moved_and_completed(
 def test_rollback_drops_the_canary_and_stops_its_server(
     sdk: Any, compute_config: str, emulator: Emulator, tmp_path: Path
 ) -> None:
-    wd = workdir(tmp_path)
-    sdk.service.deploy(service_config("svc-rollback", compute_config, wd, "s3://b/lora-v1"))
-    running(sdk, "svc-rollback")
-    sdk.service.deploy(service_config("svc-rollback", compute_config, wd, "s3://b/lora-v2"), canary_percent=0)
-    held = canary_running(sdk, "svc-rollback")
+    _, held = champion_and_held_canary(sdk, "svc-rollback", compute_config, tmp_path)
     canary_pid = pids(emulator, held.id)["canary"]
     assert canary_pid is not None and alive(canary_pid)
     sdk.service.rollback(name="svc-rollback")
@@ -199,11 +202,7 @@ def test_a_canary_that_never_gets_healthy_is_unhealthy_and_rolls_back(
 def test_terminate_stops_every_version_and_leaves_no_canary(
     sdk: Any, compute_config: str, emulator: Emulator, tmp_path: Path
 ) -> None:
-    wd = workdir(tmp_path)
-    sdk.service.deploy(service_config("svc-term", compute_config, wd, "s3://b/lora-v1"))
-    running(sdk, "svc-term")
-    sdk.service.deploy(service_config("svc-term", compute_config, wd, "s3://b/lora-v2"), canary_percent=0)
-    held = canary_running(sdk, "svc-term")
+    _, held = champion_and_held_canary(sdk, "svc-term", compute_config, tmp_path)
     before = [p for p in pids(emulator, held.id).values() if p is not None]
     assert len(before) == 2
     sdk.service.terminate(name="svc-term")
