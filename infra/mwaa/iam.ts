@@ -67,6 +67,7 @@ export const EXECUTION_ROLE_SIDS = {
   sourceBucketKms: "DecryptSourceBucket",
   artifactObjects: "ArtifactObjects",
   artifactList: "ArtifactBucketList",
+  denyListAllBuckets: "DenyListAllMyBuckets",
 } as const;
 
 /** ARN of an MWAA environment. */
@@ -86,6 +87,14 @@ export function executionRolePolicy(input: ExecutionRolePolicyInput): PolicyDocu
   const { region, accountId: acct } = input;
   const S = EXECUTION_ROLE_SIDS;
   const statements: PolicyStatement[] = [
+    {
+      // AWS's sample execution role carries this explicit deny: s3:List* below would otherwise let the
+      // role enumerate every bucket of the account.
+      Sid: S.denyListAllBuckets,
+      Effect: "Deny",
+      Action: ["s3:ListAllMyBuckets"],
+      Resource: [input.bucketArn, `${input.bucketArn}/*`],
+    },
     {
       Sid: S.publishMetrics,
       Effect: "Allow",

@@ -393,6 +393,7 @@ describe("MwaaAirflow with a created network (defaults)", () => {
     expect(d.one(T.rolePolicy).inputs["role"]).toBe(d.one(T.role).id);
     const doc = rolePolicyDocument(d);
     expect(doc.Statement.map((s) => s.Sid)).toEqual([
+      "DenyListAllMyBuckets",
       "PublishMetrics",
       "ReadSourceBucket",
       "WriteEnvironmentLogs",

@@ -254,6 +254,7 @@ describe("execution role", () => {
     const doc = executionRolePolicy(base);
     const s = bySid(doc.Statement);
     expect(Object.keys(s)).toEqual([
+      "DenyListAllMyBuckets",
       "PublishMetrics",
       "ReadSourceBucket",
       "WriteEnvironmentLogs",
@@ -265,6 +266,13 @@ describe("execution role", () => {
     expect(s["PublishMetrics"]?.Resource).toBe(
       "arn:aws:airflow:eu-west-1:111122223333:environment/llm-platform-dev",
     );
+    // AWS's sample role: an explicit deny of bucket enumeration, which s3:List* would otherwise allow.
+    expect(s["DenyListAllMyBuckets"]).toEqual({
+      Sid: "DenyListAllMyBuckets",
+      Effect: "Deny",
+      Action: ["s3:ListAllMyBuckets"],
+      Resource: ["arn:aws:s3:::dags-bucket", "arn:aws:s3:::dags-bucket/*"],
+    });
     expect(s["ReadSourceBucket"]).toMatchObject({
       Action: ["s3:GetObject*", "s3:GetBucket*", "s3:List*"],
       Resource: ["arn:aws:s3:::dags-bucket", "arn:aws:s3:::dags-bucket/*"],

@@ -134,6 +134,7 @@ describe("stack dev (Pulumi.dev.yaml, target mwaa)", () => {
           "ArtifactObjects",
           "CeleryQueue",
           "CeleryQueueAwsOwnedKey",
+          "DenyListAllMyBuckets",
           "PublishMetrics",
           "ReadConnectionSecrets",
           "ReadSourceBucket",
