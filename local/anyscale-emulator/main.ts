@@ -33,7 +33,9 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function buildProgram(): Command {
   return new Command("anyscale-emulator")
-    .description("Local Anyscale API emulator (in-memory) for tests and local runs")
+    .description(
+      "Local Anyscale API emulator: jobs run as local processes, service versions as local servers",
+    )
     .requiredOption("--port <n>", "port on 127.0.0.1 (0 = any free port)")
     .option("--token <token>", "accepted API token (default: $ANYSCALE_CLI_TOKEN)")
     .option("--fault-rate <share>", "share (0..1) of requests answered with an injected 429/5xx")
