@@ -2,6 +2,7 @@
 // as local servers (versionServer.ts) behind one query router per service (router.ts). Everything lives under one
 // work dir: uploaded packages, each job's and version's unpacked working dir and its logs.
 // Images and requirements are recorded, not installed: every process runs in the project's .venv.
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -63,6 +64,18 @@ export class LocalRuntime implements Runtime {
     this.packages = new PackageStore(opts.workDir, opts.emulatorUrl, join(opts.venv, "bin", "python"));
     if (!existsSync(join(opts.venv, "bin", "python"))) {
       throw new Error(`venv ${opts.venv}: no bin/python (build it with \`bash scripts/ensure-venv.sh\`)`);
+    }
+    if (opts.scenarioPath) this.#checkScenario(opts.scenarioPath);
+  }
+
+  /** A bad scenario stops the start-up with the validator's message (naming the file and the field). */
+  #checkScenario(path: string): void {
+    const args = ["-m", "llm_workloads.testing.local_service", "--check", "--scenario", path];
+    const env = { ...process.env, PYTHONPATH: this.opts.workloadsDir };
+    const res = spawnSync(this.python, args, { env, encoding: "utf8" });
+    if (res.status !== 0) {
+      const why = (res.stderr || res.error?.message || "").trim().replace(/^local_service: /, "");
+      throw new Error(`--scenario: ${why}`);
     }
   }
 

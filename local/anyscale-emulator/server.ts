@@ -198,20 +198,25 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     opts.runtime === "simulated"
       ? undefined
       : (opts.workDir ?? mkdtempSync(join(tmpdir(), "anyscale-emulator-")));
-  const runtime =
-    workDir === undefined
-      ? undefined
-      : new LocalRuntime({
-          workDir,
-          venv: opts.venv ?? DEFAULT_VENV,
-          workloadsDir: opts.workloadsDir ?? DEFAULT_WORKLOADS_DIR,
-          scenarioPath: opts.scenarioPath,
-          env: opts.env ?? {},
-          healthTimeoutMs: opts.healthTimeoutMs ?? 30_000,
-          emulatorUrl: () => baseUrl,
-          token,
-          now,
-        });
+  const makeRuntime = (dir: string) => {
+    try {
+      return new LocalRuntime({
+        workDir: dir,
+        venv: opts.venv ?? DEFAULT_VENV,
+        workloadsDir: opts.workloadsDir ?? DEFAULT_WORKLOADS_DIR,
+        scenarioPath: opts.scenarioPath,
+        env: opts.env ?? {},
+        healthTimeoutMs: opts.healthTimeoutMs ?? 30_000,
+        emulatorUrl: () => baseUrl,
+        token,
+        now,
+      });
+    } catch (e) {
+      if (ownWorkDir) rmSync(dir, { recursive: true, force: true }); // nothing half-made is left
+      throw e;
+    }
+  };
+  const runtime = workDir === undefined ? undefined : makeRuntime(workDir);
   const state = new EmulatorState({
     clouds: opts.clouds ?? DEFAULT_CLOUDS,
     jobSchedule: { pendingMs: 200, runningMs: 500, ...opts.jobSchedule },

@@ -4,6 +4,7 @@ The Anyscale API emulator (local/anyscale-emulator) starts one of these per serv
 
     python -m llm_workloads.testing.local_service --port 0 --version V [--model-id M] [--scenario FILE]
         [--never-healthy]
+    python -m llm_workloads.testing.local_service --check --scenario FILE   # validate only (exit 0 or 2)
 
 It prints `local service listening on http://127.0.0.1:<port>` once it serves `POST /v1/chat/completions`,
 `GET /v1/models` and `GET /-/healthz` (503 with --never-healthy, a replica that never gets healthy).
@@ -250,12 +251,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="A local stand-in for one Anyscale service version (OpenAI-compatible, scripted).",
     )
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--version", required=True, help="the service version's name (for logs)")
+    parser.add_argument("--version", default="local", help="the service version's name (for logs)")
     parser.add_argument("--model-id", default=None, help="served model id; default: any")
     parser.add_argument("--scenario", default=None, help="scenario JSON file")
     parser.add_argument("--never-healthy", action="store_true", help="GET /-/healthz answers 503")
+    parser.add_argument("--check", action="store_true", help="only validate the scenario file (exit 0 or 2)")
     ns = parser.parse_args(argv)
     try:
+        if ns.check:
+            if ns.scenario is None:
+                parser.error("--check needs --scenario")
+            load_scenario(ns.scenario)
+            return 0
         responder = ScenarioResponder(ns.model_id, ns.scenario)
     except (ScenarioError, OSError) as error:
         print(f"local_service: {error}", file=sys.stderr)
