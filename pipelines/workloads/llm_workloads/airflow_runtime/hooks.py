@@ -8,14 +8,51 @@ trigger, never when a DAG file is parsed. Methods are blocking; triggers call th
 
 from __future__ import annotations
 
+import io
+import os
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from functools import cached_property
 from typing import Any
 
 from llm_workloads.airflow_runtime.states import ServiceSnapshot
 
+_BEARER = re.compile(r"(Bearer\s+)[^\s'\"]+")
 
-class ServiceNotFound(LookupError):
-    pass
+
+class _RedactingStream(io.TextIOBase):
+    """Writes through to `stream` with bearer tokens replaced by `***`."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(_BEARER.sub(r"\1***", text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+@contextmanager
+def redacted_sdk_output() -> Iterator[None]:
+    """The SDK prints a ready-made `curl -H "Authorization: Bearer <query token>"` line after every deploy, to
+    stderr, which Airflow copies into the task log; the token must not land there."""
+    with redirect_stdout(_RedactingStream(sys.stdout)), redirect_stderr(_RedactingStream(sys.stderr)):
+        yield
+
+
+def api_host(conn: Any) -> str | None:
+    """The API URL a connection names in its host (`http://127.0.0.1:8080`, or `host` + `port` as https)."""
+    host = (getattr(conn, "host", None) or "").strip()
+    if not host:
+        return None
+    if "://" in host:
+        return host.rstrip("/")
+    port = getattr(conn, "port", None)
+    return f"https://{host}" + (f":{port}" if port else "")
 
 
 class AnyscaleRuntimeHook:
@@ -26,7 +63,19 @@ class AnyscaleRuntimeHook:
     def client(self) -> Any:
         from anyscale_provider.hooks.anyscale import AnyscaleHook
 
-        return AnyscaleHook(conn_id=self.conn_id).client
+        provider = AnyscaleHook(conn_id=self.conn_id)
+        conn = provider.get_connection(self.conn_id)
+        host = api_host(conn)
+        if host is None:
+            return provider.client  # the provider's client: ANYSCALE_HOST or Anyscale's own endpoint
+        from anyscale import Anyscale
+
+        # The provider ignores the connection's host; honouring it lets one connection say where Anyscale is
+        # (the local stack's emulator, a proxy) instead of a process-wide ANYSCALE_HOST read at SDK import.
+        token = conn.password or os.environ.get("ANYSCALE_CLI_TOKEN")
+        if not token:
+            raise ValueError(f"connection {self.conn_id!r} has no password (the Anyscale API token)")
+        return Anyscale(auth_token=token, _host=host, headers={"X-Anyscale-Source": "airflow"})
 
     # Jobs ------------------------------------------------------------------------------------------
 
@@ -72,14 +121,15 @@ class AnyscaleRuntimeHook:
     ) -> str:
         from anyscale.service.models import ServiceConfig
 
-        return str(
-            self.client.service.deploy(
-                configs=ServiceConfig(**params),
-                in_place=in_place,
-                canary_percent=canary_percent,
-                max_surge_percent=max_surge_percent,
+        with redacted_sdk_output():
+            return str(
+                self.client.service.deploy(
+                    configs=ServiceConfig(**params),
+                    in_place=in_place,
+                    canary_percent=canary_percent,
+                    max_surge_percent=max_surge_percent,
+                )
             )
-        )
 
     def rollback_service(self, name: str, cloud: str | None, project: str | None) -> None:
         self.client.service.rollback(name=name, cloud=cloud, project=project)
