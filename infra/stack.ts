@@ -19,6 +19,7 @@ import { PROJECT } from "./config/schema.js";
 import { anyscaleFiles, dagBundle } from "./delivery/bundle.js";
 import { AstroKubernetesAirflow } from "./kubernetes/index.js";
 import { DagObjects, MwaaAirflow } from "./mwaa/index.js";
+import { PreviewDeployerRole } from "./preview/component.js";
 
 /** What the program needs besides config: the pipelines, the workload package and the provider pins. */
 export interface StackInputs {
@@ -46,6 +47,8 @@ export interface StackOutputs {
   /** MWAA: the Airflow UI. Kubernetes: the API server service to port-forward. */
   readonly airflowUrl?: pulumi.Output<string>;
   readonly namespace?: pulumi.Output<string>;
+  /** Preview host: the role `pr-<n>` previews deploy with (the `preview` environment's AWS_PREVIEW_ROLE_ARN). */
+  readonly previewDeployerRoleArn?: pulumi.Output<string>;
 }
 
 /** Fails (before any resource exists) when a pipeline references a compute config the stack does not declare. */
@@ -119,6 +122,9 @@ export function declareStack(inputs: StackInputs): StackOutputs {
   const dagIds = shape
     .filter((f) => f.path.startsWith("dags/"))
     .map((f) => f.path.slice("dags/".length, -".py".length));
+  const dagPathSet = new Set(
+    shape.filter((f) => f.path.startsWith("dags/")).map((f) => f.path.slice("dags/".length)),
+  );
   const tags = stackTags(config);
 
   const common = {
@@ -154,6 +160,9 @@ export function declareStack(inputs: StackInputs): StackOutputs {
 
   if (config.target === "mwaa") {
     const m = config.mwaa;
+    // A preview host runs no DAGs of its own (they would schedule paid work in the previews' environment);
+    // it keeps the workload package and .airflowignore the previews' tasks import.
+    const hostPaths = config.previewHost ? bundlePaths.filter((p) => !dagPathSet.has(p)) : bundlePaths;
     const airflow = new MwaaAirflow("airflow", {
       environmentName: `${PROJECT}-${config.stack}`,
       airflowVersion: config.airflowVersion,
@@ -162,8 +171,8 @@ export function declareStack(inputs: StackInputs): StackOutputs {
         ? { extraAirflowConfigurationOptions: m.airflowConfigurationOptions }
         : {}),
       providerPins: inputs.providerPins,
-      dagFiles: fileOutputs(bundlePaths, bundle),
-      extraObjects: fileOutputs(yamlPaths, yaml),
+      dagFiles: fileOutputs(hostPaths, bundle),
+      extraObjects: config.previewHost ? {} : fileOutputs(yamlPaths, yaml),
       anyscaleApiToken: secrets.anyscaleApiToken!,
       anyscaleConnId: ANYSCALE_CONN_ID,
       ...(secrets.slackWebhookUrl !== undefined ? { slackWebhookUrl: secrets.slackWebhookUrl } : {}),
@@ -173,12 +182,22 @@ export function declareStack(inputs: StackInputs): StackOutputs {
       isPreview: false,
       tags,
     });
+    const deployer = config.previewHost
+      ? new PreviewDeployerRole("preview-deployer", {
+          bucketArn: airflow.bucketArn,
+          githubRepository: config.previewHost.githubRepository,
+          githubEnvironment: config.previewHost.githubEnvironment,
+          tags,
+        })
+      : undefined;
     return {
       ...common,
-      kind: "environment",
-      dagFileCount: bundlePaths.length,
+      kind: config.previewHost ? "preview host" : "environment",
+      dagIds: config.previewHost ? [] : dagIds,
+      dagFileCount: hostPaths.length,
       dagsBucketName: airflow.bucketName,
       airflowUrl: airflow.webserverUrl,
+      ...(deployer !== undefined ? { previewDeployerRoleArn: deployer.arn } : {}),
     };
   }
 

@@ -56,6 +56,8 @@ export interface StackConfig {
   readonly artifactBucket: string;
   /** Fully qualified or short name of the stack hosting MWAA previews. */
   readonly previewBaseStack: string;
+  /** Set on the preview host stack (never on a preview itself, which ignores the key it was copied with). */
+  readonly previewHost: { readonly githubRepository: string; readonly githubEnvironment: string } | undefined;
   /** Prefix for dag ids, Anyscale job/service names and asset URIs (`pr_<n>__` for previews, else ""). */
   readonly dagIdPrefix: string;
   readonly mwaa: MwaaSettings;
@@ -68,6 +70,8 @@ export interface StackConfig {
 }
 
 export const DEFAULT_AIRFLOW_VERSION = "3.3.1";
+/** The stack whose MWAA environment hosts previews: its own environment, role and buckets, never dev's. */
+export const DEFAULT_PREVIEW_BASE_STACK = "previews";
 /** The bucket of the definitions' ARTIFACT_ROOT, so an unconfigured stack renders exactly `npm run render-dags`. */
 export const DEFAULT_ARTIFACT_BUCKET = "llm-platform-artifacts";
 const PR_STACK = /^pr-([1-9][0-9]{0,6})$/;
@@ -194,6 +198,9 @@ export function parseStackConfig(
       `${key("mwaa")} is set but ${key("target")} is "kubernetes"; remove it or switch the target`,
     );
   }
+  if (c.previewHost !== undefined && c.target !== "mwaa") {
+    problems.push(`${key("previewHost")} applies only to target "mwaa" (Kubernetes previews are namespaces)`);
+  }
   if (c.target !== "kubernetes" && secrets.has("metadataDatabaseUrl")) {
     problems.push(
       `${key("metadataDatabaseUrl")} applies only to target "kubernetes" (MWAA manages its own database)`,
@@ -237,7 +244,14 @@ export function parseStackConfig(
     anyscaleHost: c.anyscaleHost,
     computeConfigs,
     artifactBucket: c.artifactBucket ?? DEFAULT_ARTIFACT_BUCKET,
-    previewBaseStack: c.previewBaseStack ?? "dev",
+    previewBaseStack: c.previewBaseStack ?? DEFAULT_PREVIEW_BASE_STACK,
+    previewHost:
+      stackKind.kind === "preview" || c.previewHost === undefined
+        ? undefined
+        : {
+            githubRepository: c.previewHost.githubRepository,
+            githubEnvironment: c.previewHost.githubEnvironment ?? "preview",
+          },
     dagIdPrefix: stackKind.kind === "preview" ? `pr_${stackKind.prNumber}__` : "",
     mwaa,
     kubernetes: { ...c.kubernetes, namespace },

@@ -83,7 +83,9 @@ export const KubernetesSettingsSchema = z.strictObject({
   namespace: z.string().optional(),
   distribution: z.enum(["astro-runtime", "apache"]).optional(),
   /** The Airflow image; `airflowVersion` is the version inside it and must equal the stack's `airflowVersion`. */
-  image: z.strictObject({ repository: nonEmpty, tag: nonEmpty, airflowVersion: semver3.optional() }).optional(),
+  image: z
+    .strictObject({ repository: nonEmpty, tag: nonEmpty, airflowVersion: semver3.optional() })
+    .optional(),
   executor: z.enum(AIRFLOW_EXECUTORS).optional(),
   chart: z.strictObject({ version: nonEmpty.optional(), repo: nonEmpty.optional() }).optional(),
   apiServerReplicas: z.number().int().min(1).max(10).optional(),
@@ -135,6 +137,20 @@ export const PlainConfigSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/, "must be a stack name")
     .optional(),
+  /**
+   * Makes this (mwaa, non-preview) stack the host of `pr-<n>` previews: its environment runs no DAGs of its
+   * own (previews upload theirs), and it creates the role previews deploy with, trusted only for GitHub
+   * Actions jobs of `githubRepository` in the deployment environment `githubEnvironment` (default `preview`).
+   */
+  previewHost: z
+    .strictObject({
+      githubRepository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must look like "owner/repo"'),
+      githubEnvironment: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]+$/, "must be a GitHub environment name")
+        .optional(),
+    })
+    .optional(),
   mwaa: MwaaSettingsSchema.optional(),
   kubernetes: KubernetesSettingsSchema.optional(),
   tags: z
@@ -147,4 +163,10 @@ export const PlainConfigSchema = z.strictObject({
 export type PlainConfig = z.infer<typeof PlainConfigSchema>;
 
 /** Keys whose values are JSON (objects, arrays, numbers) rather than plain strings. */
-export const STRUCTURED_KEYS: ReadonlySet<string> = new Set(["computeConfigs", "mwaa", "kubernetes", "tags"]);
+export const STRUCTURED_KEYS: ReadonlySet<string> = new Set([
+  "computeConfigs",
+  "mwaa",
+  "kubernetes",
+  "tags",
+  "previewHost",
+]);

@@ -6,7 +6,9 @@
 export interface PolicyStatement {
   readonly Sid?: string;
   readonly Effect: "Allow" | "Deny";
-  readonly Principal?: "*" | { readonly Service?: string | readonly string[]; readonly AWS?: string };
+  readonly Principal?:
+    | "*"
+    | { readonly Service?: string | readonly string[]; readonly AWS?: string; readonly Federated?: string };
   readonly Action: string | readonly string[];
   readonly Resource?: string | readonly string[];
   readonly NotResource?: string | readonly string[];

@@ -10,6 +10,9 @@ import { parse } from "yaml";
 import { classifyStack } from "../config/load.js";
 import { PROJECT } from "../config/schema.js";
 
+/** The stack file whose plain configuration `pr-<n>` stacks get (the preview host's). */
+export const PREVIEW_TEMPLATE_FILE = "Pulumi.previews.yaml";
+
 /** Value the plan uses for a secret it cannot decrypt (never a real secret). */
 export const PLAN_SECRET_PLACEHOLDER = "plan-placeholder-secret";
 
@@ -60,8 +63,8 @@ function addEntries(
 }
 
 /**
- * Reads the configuration of `stack`. A `pr-<n>` stack without its own file gets dev's configuration, as the
- * pull-request workflow copies it (`pulumi config cp`). Required secrets that are not in the file are filled
+ * Reads the configuration of `stack`. A `pr-<n>` stack without its own file gets the preview host's plain
+ * configuration, as the pull-request workflow writes it. Required secrets that are not in the file are filled
  * with placeholders and reported in `notes` (a real `pulumi up` fails on them until they are set).
  */
 export function readPlanConfig(repoRoot: string, stack: string): PlanConfig {
@@ -75,12 +78,12 @@ export function readPlanConfig(repoRoot: string, stack: string): PlanConfig {
         .sort()
         .join(", ");
       throw new Error(
-        `no ${file} in ${repoRoot} (stack files: ${known}; pr-<n> stacks use dev's configuration)`,
+        `no ${file} in ${repoRoot} (stack files: ${known}; pr-<n> stacks use ${PREVIEW_TEMPLATE_FILE})`,
       );
     }
-    file = "Pulumi.dev.yaml";
+    file = PREVIEW_TEMPLATE_FILE;
     notes.push(
-      `${stack} has no stack file: using ${file}, as the pull-request workflow copies dev's configuration`,
+      `${stack} has no stack file: using the plain configuration of ${file}, as the pull-request workflow writes it (infra/preview/writeConfig.ts)`,
     );
   }
   const raw: Record<string, string> = {};
@@ -100,6 +103,11 @@ export function readPlanConfig(repoRoot: string, stack: string): PlanConfig {
     });
   }
   addEntries(doc?.config ?? {}, raw, secret, false);
+  if (file === PREVIEW_TEMPLATE_FILE && kind.kind === "preview") {
+    // The workflow copies only plain values into a preview (writeConfig.ts): the host's secrets stay its own.
+    for (const k of secret) delete raw[k];
+    secret.clear();
+  }
   for (const k of [...secret].sort()) notes.push(`${k}: secure value in ${file}, shown as [secret]`);
   // The secrets the program requires; the committed files cannot hold them for you (they are encrypted per stack).
   const target = raw[`${PROJECT}:target`];

@@ -168,13 +168,14 @@ describe("parseStackConfig derives settings from the stack name", () => {
     expect(c.airflowVersion).toBe("3.3.1");
     expect(c.kubernetes.namespace).toBe("airflow-dev");
   });
-  it("pr-123: a preview with prefixed ids, previews of dev, no token needed on mwaa", () => {
+  it("pr-123: a preview with prefixed ids, hosted by the previews stack (not dev), no token needed on mwaa", () => {
     const raw = base();
     delete raw[`${P}:anyscaleApiToken`];
     const c = parseStackConfig(raw, new Set(), "pr-123");
     expect(c.stackKind).toEqual({ kind: "preview", prNumber: 123 });
     expect(c.dagIdPrefix).toBe("pr_123__");
-    expect(c.previewBaseStack).toBe("dev");
+    expect(c.previewBaseStack).toBe("previews");
+    expect(c.previewHost).toBeUndefined();
     expect(c.computeConfigs["llm-finetune-gpu"]!.name).toBe("pr-123-llm-finetune-gpu");
   });
   it("a kubernetes preview still needs the token (it runs its own Airflow)", () => {

@@ -46,7 +46,9 @@ describe("plan", () => {
     const order = entries.map((e) => `${e.type}\u0000${e.name}`);
     expect(order).toEqual([...order].sort());
     expect(r.out).not.toContain("__provider");
-    expect(r.err).toMatch(/pr-123 has no stack file: using Pulumi\.dev\.yaml/);
+    expect(r.err).toMatch(
+      /pr-123 has no stack file: using the plain configuration of Pulumi\.previews\.yaml/,
+    );
   }, 120_000);
 
   it("text for prod lists each resource with its inputs, the placeholder secret only as [secret]", async () => {

@@ -10,6 +10,8 @@ import { checkS3Buckets } from "../../../infra/policy/rules/s3.js";
 import { revealed } from "../../../infra/plan/format.js";
 import { mockVersionId } from "../../../infra/plan/mocks.js";
 import { readWorkloadPackage } from "../../../infra/delivery/bundle.js";
+import { PREVIEW_KEY_PATTERNS } from "../../../infra/preview/deployerRole.js";
+import { ARTIFACT_ROOT } from "../../../pipelines/definitions/shared/platform.js";
 import { loadDefinitions } from "../../../pipelines/src/definitions-loader.js";
 import { renderAllSync } from "../../../pipelines/src/render/index.js";
 import path from "node:path";
@@ -48,12 +50,18 @@ function objects(plan: Planned): Record<string, string> {
 }
 
 /** What the DAG files must be: the same renderer, with the versions the mocks assign (`<name>:1`). */
-async function expectedDags(stack: string, prefix = ""): Promise<Record<string, string>> {
+async function expectedDags(
+  stack: string,
+  prefix = "",
+  artifactBucket?: string,
+): Promise<Record<string, string>> {
   const defs = await loadDefinitions();
   const keys = ["llm-batch-cpu", "llm-finetune-gpu", "llm-serve-gpu"];
   const computeConfigs = Object.fromEntries(keys.map((k) => [k, `${stack}-${k}:1`]));
+  const storageRoot =
+    artifactBucket !== undefined ? { from: ARTIFACT_ROOT, to: `s3://${artifactBucket}` } : undefined;
   return Object.fromEntries(
-    renderAllSync(defs, { computeConfigs, dagIdPrefix: prefix })
+    renderAllSync(defs, { computeConfigs, dagIdPrefix: prefix, ...(storageRoot ? { storageRoot } : {}) })
       .filter((f) => f.path.startsWith("dags/"))
       .map((f) => [f.path, f.content]),
   );
@@ -265,9 +273,46 @@ describe("stack k8s-dev (Pulumi.k8s-dev.yaml, target kubernetes)", () => {
   );
 });
 
+describe("stack previews (Pulumi.previews.yaml, the preview host)", () => {
+  it(
+    "runs no DAGs of its own and creates a deployer role that reaches only preview keys of its own bucket",
+    async () => {
+      const plan = await planFile("previews");
+      const uploaded = Object.keys(objects(plan));
+      expect(uploaded.filter((k) => k.startsWith("dags/") && !k.startsWith("dags/llm_workloads/"))).toEqual([
+        "dags/.airflowignore",
+      ]);
+      expect(plan.outputs["dagIds"]).toEqual([]);
+      const roles = plan.byType("aws:iam/role:Role");
+      const deployer = roles.find((r) => r.name === "preview-deployer");
+      expect(deployer).toBeDefined();
+      const trust = JSON.parse(String(deployer!.inputs["assumeRolePolicy"])) as {
+        Statement: { Condition: Record<string, Record<string, string>> }[];
+      };
+      expect(trust.Statement[0]!.Condition["StringEquals"]).toEqual({
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": "repo:acme/llm-platform:environment:preview",
+      });
+      const policy = plan.byType("aws:iam/rolePolicy:RolePolicy").find((r) => r.name === "preview-deployer");
+      const doc = JSON.parse(String(policy!.inputs["policy"])) as {
+        Statement: { Effect: string; Resource: string | string[] }[];
+      };
+      const hostBucket = `arn:aws:s3:::${String(plan.outputs["dagsBucketName"])}`;
+      const resources = doc.Statement.flatMap((st) => [st.Resource].flat());
+      expect(doc.Statement.every((st) => st.Effect === "Allow")).toBe(true);
+      // Only the host bucket and, inside it, only preview-prefixed keys: nothing of dev's.
+      expect(resources.sort()).toEqual(
+        [hostBucket, ...PREVIEW_KEY_PATTERNS.map((k) => `${hostBucket}/${k}`)].sort(),
+      );
+      expect(policyViolations(plan)).toEqual([]);
+    },
+    TIMEOUT,
+  );
+});
+
 describe("preview stack pr-123", () => {
   it(
-    "mwaa: DAG-only preview into dev's bucket; prefixed, paused DAGs; nothing billed by the hour",
+    "mwaa: DAG-only preview into the preview host's bucket (never dev's); prefixed, paused DAGs; nothing billed by the hour",
     async () => {
       const plan = await planFile("pr-123");
       for (const t of [
@@ -280,11 +325,21 @@ describe("preview stack pr-123", () => {
       ]) {
         expect(plan.byType(t), t).toEqual([]);
       }
-      expect(plan.one(T.stackRef).inputs["name"]).toBe("plan-org/llm-platform/dev");
+      expect(plan.one(T.stackRef).inputs["name"]).toBe("plan-org/llm-platform/previews");
       const uploaded = objects(plan);
       const buckets = new Set(plan.byType(T.object).map((o) => o.inputs["bucket"]));
-      expect([...buckets]).toEqual(["llm-platform-dev-dags-0000000"]);
-      const dags = await expectedDags("pr-123", "pr_123__");
+      expect([...buckets]).toEqual(["llm-platform-previews-dags-0000000"]);
+      // Every key is one the preview deployer role may write, and the artefacts go to the previews' bucket.
+      const patterns = PREVIEW_KEY_PATTERNS.map((g) => new RegExp(`^${g.replace("*", ".*")}$`));
+      for (const k of Object.keys(uploaded))
+        expect(
+          patterns.some((re) => re.test(k)),
+          k,
+        ).toBe(true);
+      const allContent = Object.values(uploaded).join("\n");
+      expect(allContent).toContain("s3://llm-platform-artifacts-previews/");
+      expect(allContent).not.toMatch(/s3:\/\/llm-platform-artifacts\//);
+      const dags = await expectedDags("pr-123", "pr_123__", "llm-platform-artifacts-previews");
       expect(
         Object.keys(uploaded)
           .filter((k) => k.startsWith("dags/"))
