@@ -221,15 +221,18 @@ export function buildRoutes(state: EmulatorState, deps: RouteDeps): Route[] {
       ok({ result: state.terminateJob(params.production_job_id!) }),
     ),
     route("POST", "/api/v2/decorated_ha_jobs/job_runs/search", ({ body }) => {
-      const ids = requireObject(body).ha_job_ids;
-      if (!Array.isArray(ids)) {
-        throw new ApiError(
-          422,
-          [{ loc: ["body", "ha_job_ids"], msg: "field required", type: "value_error.missing" }],
-          "ha_job_ids: field required",
-        );
-      }
-      return ok({ results: Object.fromEntries(ids.map((id) => [String(id), state.jobRuns(String(id))])) });
+      const b = requireObject(body);
+      const ids = b.ha_job_ids;
+      if (!Array.isArray(ids)) throw missing("ha_job_ids");
+      // `job.get_logs(run=NAME)` asks for one run by name; runs come oldest first, the newest `max` of them.
+      const runName = typeof b.run_name === "string" ? b.run_name : undefined;
+      const max = typeof b.max_runs_per_job === "number" ? b.max_runs_per_job : 100;
+      const runs = (id: string) =>
+        state
+          .jobRuns(id)
+          .filter((r) => runName === undefined || r.name === runName)
+          .slice(-max);
+      return ok({ results: Object.fromEntries(ids.map((id) => [String(id), runs(String(id))])) });
     }),
     route("GET", "/ext/v0/production_jobs/{production_job_id}", ({ params }) =>
       ok({ result: state.getJob(params.production_job_id!) }),

@@ -136,12 +136,17 @@ def test_max_retries_runs_the_entrypoint_again(
     sdk: Any, compute_config: str, emulator: Emulator, tmp_path: Path
 ) -> None:
     wd = make_dir(tmp_path, "retry_wd", {"README": "retries\n"})
-    job_id = submit(sdk, compute_config, wd, "flaky", "echo run >> runs.txt; exit 1", max_retries=2)
+    entrypoint = 'echo run >> runs.txt; echo "attempt $ANYSCALE_JOB_RUN_ID"; exit 1'
+    job_id = submit(sdk, compute_config, wd, "flaky", entrypoint, max_retries=2)
     status = final_status(sdk, job_id)
     assert str(status.state) == "FAILED"
     assert [str(r.state) for r in status.runs] == ["FAILED", "FAILED", "FAILED"]
     unpacked = Path(emulator.admin(f"jobs/{job_id}")["working_dir"])
     assert (unpacked / "runs.txt").read_text().splitlines() == ["run", "run", "run"]
+    run_ids = [a["id"] for a in emulator.admin(f"jobs/{job_id}")["attempts"]]
+    assert f"attempt {run_ids[-1]}" in sdk.job.get_logs(id=job_id)  # the last run by default
+    first = sdk.job.get_logs(id=job_id, run=status.runs[0].name)
+    assert f"attempt {run_ids[0]}" in first and f"attempt {run_ids[-1]}" not in first
 
 
 def test_a_retry_that_succeeds_ends_succeeded(sdk: Any, compute_config: str, tmp_path: Path) -> None:
