@@ -30,6 +30,15 @@ afterAll(async () => {
   expect(emu.violations).toEqual(["DELETE /api/v2/no_such_thing -> 404: not in the OpenAPI document"]);
 });
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Zip `files` under one top-level folder (as the SDK does) and upload it; returns the file_uri. */
 async function upload(name: string, files: Record<string, string>): Promise<string> {
   const dir = join(tmp, name);
@@ -133,6 +142,20 @@ describe("local runtime over REST", () => {
     expect(held.current_state).toBe("ROLLING_OUT");
     const canary = await chat({ ...auth, "x-anyscale-version": "canary" });
     expect(canary.headers.get("x-emulator-served-by")).toBe(held.canary_version!.version);
+
+    // Another config while the canary is held replaces that canary, and its server goes.
+    const heldPid = emu.state.servicePids(created.id).find((p) => p.role === "canary")!.pid!;
+    await client.applyService({ ...base, ray_serve_config: app("s3://b/v3"), canary_percent: 0 });
+    const replaced = await waitFor(
+      async () => (await client.getService(created.id))!,
+      (s) => s.canary_version?.current_state === "RUNNING",
+      20_000,
+    );
+    expect(replaced.canary_version!.version).not.toBe(held.canary_version!.version);
+    await waitFor(
+      async () => isAlive(heldPid),
+      (alive) => !alive,
+    );
 
     const rolledBack = await client.api.POST("/api/v2/services-v2/{service_id}/rollback", {
       params: { path: { service_id: created.id } },
