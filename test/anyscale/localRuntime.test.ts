@@ -153,7 +153,7 @@ describe("local runtime over REST", () => {
     );
     expect(replaced.canary_version!.version).not.toBe(held.canary_version!.version);
     await waitFor(
-      async () => isAlive(heldPid),
+      () => Promise.resolve(isAlive(heldPid)),
       (alive) => !alive,
     );
 
