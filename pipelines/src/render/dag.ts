@@ -125,6 +125,9 @@ interface TaskEmit {
  */
 export const RUNTIME_MODULE = "llm_workloads.airflow_runtime.operators";
 
+/** The amazon provider's S3 asset helpers (see `DagWriter.asset`). */
+export const S3_ASSET_MODULE = "airflow.providers.amazon.aws.assets.s3";
+
 export const OPERATOR_NAMES = {
   anyscaleJob: "AnyscaleJob",
   anyscaleService: "AnyscaleServiceRollout",
@@ -298,11 +301,26 @@ class DagWriter {
       case "cron":
         return pyStr(s.cron);
       case "asset": {
-        this.imports.add("airflow.sdk", "Asset");
         const uris = [...new Set(s.assets.map((u) => this.input.naming.assetUri(u)))].sort(compareStrings);
-        return `[${uris.map((u) => `Asset(${pyStr(u)})`).join(", ")}]`;
+        return `[${uris.map((u) => this.asset(u)).join(", ")}]`;
       }
     }
+  }
+
+  /**
+   * An asset expression. `s3://bucket/key` goes through the amazon provider's `create_asset` (the same Asset):
+   * the DAG processor pre-imports the `airflow.*` modules a DAG file names before it forks the parsing child,
+   * so the provider's S3 asset module (which Airflow loads for any s3:// URI, boto3 included, ~110 ms) is
+   * imported once per processor instead of once per parse.
+   */
+  private asset(uri: string): string {
+    const s3 = /^s3:\/\/([^/]+)\/(.+)$/s.exec(uri);
+    if (s3 === null) {
+      this.imports.add("airflow.sdk", "Asset");
+      return `Asset(${pyStr(uri)})`;
+    }
+    this.imports.add(S3_ASSET_MODULE, "create_asset");
+    return `create_asset(bucket=${pyStr(s3[1]!)}, key=${pyStr(s3[2]!)})`;
   }
 
   /** task_id plus the per-task settings every kind accepts. */
@@ -556,8 +574,7 @@ class DagWriter {
   }
 
   private emitAsset(t: FlatTask, task: EmitAssetTask): TaskEmit {
-    this.imports.add("airflow.sdk", "Asset");
-    const asset = `Asset(${pyStr(this.input.naming.assetUri(task.asset))})`;
+    const asset = this.asset(this.input.naming.assetUri(task.asset));
     const body =
       task.extra === undefined
         ? ["# The asset event is emitted when this task succeeds.", "return None"]

@@ -127,6 +127,7 @@ def test_templated_fields_render_to_model_values(root: RenderedRoot, dag_id: str
 
 MODULE_LEVEL_IMPORTS = (
     "airflow.sdk",
+    "airflow.providers.amazon.aws.assets.s3",  # create_asset; pre-imported by the DAG processor (see dag.ts)
     "llm_workloads.airflow_runtime.operators",
     "pendulum",
     "datetime",

@@ -3,7 +3,8 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Asset, Param, TaskGroup, task
+from airflow.providers.amazon.aws.assets.s3 import create_asset
+from airflow.sdk import DAG, Param, TaskGroup, task
 from llm_workloads.airflow_runtime.operators import SlackPost, TriggerPipeline
 
 with DAG(
@@ -132,9 +133,14 @@ with DAG(
 
         tasks["build.normalise_join_dedupe"] = run_build_normalise_join_dedupe()
 
-        @task(task_id="emit_dataset", outlets=[Asset("s3://llm-platform-artifacts/datasets/viggo")])
+        @task(
+            task_id="emit_dataset",
+            outlets=[create_asset(bucket="llm-platform-artifacts", key="datasets/viggo")],
+        )
         def run_build_emit_dataset(**context: Any) -> None:
-            context["outlet_events"][Asset("s3://llm-platform-artifacts/datasets/viggo")].extra = {
+            context["outlet_events"][
+                create_asset(bucket="llm-platform-artifacts", key="datasets/viggo")
+            ].extra = {
                 "count": context["ti"].xcom_pull(task_ids="build.normalise_join_dedupe", key="return_value")[
                     "count"
                 ],

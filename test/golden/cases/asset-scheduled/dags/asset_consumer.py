@@ -3,7 +3,8 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Asset, task
+from airflow.providers.amazon.aws.assets.s3 import create_asset
+from airflow.sdk import DAG, task
 from llm_workloads.airflow_runtime.operators import (
     AnyscaleServiceRollout,
     AnyscaleServiceTeardown,
@@ -15,7 +16,7 @@ with DAG(
     dag_display_name="Asset consumer",
     description="Runs when the champion model asset is updated.",
     doc_md="Scheduled on an asset.",
-    schedule=[Asset("s3://bucket/models/champion")],
+    schedule=[create_asset(bucket="bucket", key="models/champion")],
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=2,

@@ -4,7 +4,8 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Asset, Param, TaskGroup, TriggerRule, task
+from airflow.providers.amazon.aws.assets.s3 import create_asset
+from airflow.sdk import DAG, Param, TaskGroup, TriggerRule, task
 from llm_workloads.airflow_runtime.operators import (
     AnyscaleJob,
     AnyscaleServiceRollout,
@@ -166,10 +167,12 @@ with DAG(
     @task(
         task_id="publish",
         trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
-        outlets=[Asset("s3://bucket/models/champion")],
+        outlets=[create_asset(bucket="bucket", key="models/champion")],
     )
     def run_publish(**context: Any) -> None:
-        context["outlet_events"][Asset("s3://bucket/models/champion")].extra = {"run": context["run_id"]}
+        context["outlet_events"][create_asset(bucket="bucket", key="models/champion")].extra = {
+            "run": context["run_id"]
+        }
         return None
 
     tasks["publish"] = run_publish()

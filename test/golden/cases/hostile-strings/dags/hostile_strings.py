@@ -4,7 +4,8 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Asset, Param, TaskGroup, literal, task
+from airflow.providers.amazon.aws.assets.s3 import create_asset
+from airflow.sdk import DAG, Param, TaskGroup, literal, task
 from llm_workloads.airflow_runtime.operators import AnyscaleJob, SlackPost
 
 with DAG(
@@ -130,9 +131,9 @@ with DAG(
 
     tasks["choose"] = run_choose()
 
-    @task(task_id="emit", outlets=[Asset("s3://bucket/hostile")])
+    @task(task_id="emit", outlets=[create_asset(bucket="bucket", key="hostile")])
     def run_emit(**context: Any) -> None:
-        context["outlet_events"][Asset("s3://bucket/hostile")].extra = {
+        context["outlet_events"][create_asset(bucket="bucket", key="hostile")].extra = {
             "note": "q' d\" tq''' tdq\"\"\" bs\\ nul\x00 nl\n cr\r tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{ } {x} % # $HOME `id` ;|&"
         }
         return None
