@@ -101,7 +101,11 @@ export const DEFAULT_AIRFLOW_VERSION = "3.3.1";
  * minor (`3.3-2` carries 3.3.0), so a Runtime image must come with its `airflowVersion`.
  */
 export const DEFAULT_IMAGES: Readonly<Partial<Record<AirflowDistribution, Required<AirflowImage>>>> = {
-  apache: { repository: "apache/airflow", tag: DEFAULT_AIRFLOW_VERSION, airflowVersion: DEFAULT_AIRFLOW_VERSION },
+  apache: {
+    repository: "apache/airflow",
+    tag: DEFAULT_AIRFLOW_VERSION,
+    airflowVersion: DEFAULT_AIRFLOW_VERSION,
+  },
 };
 
 /** AIRFLOW_HOME inside each distribution's image; the DAGs folder is `<home>/dags`. */

@@ -55,7 +55,7 @@ function deprecatedPaths(values: unknown, node: Json, at: string[] = []): string
     );
   };
   const here = resolve(node);
-  const description = String(here["description"] ?? "");
+  const description = typeof here["description"] === "string" ? here["description"] : "";
   if (/\(deprecated/i.test(description)) return [at.join(".")];
   if (values === null || typeof values !== "object" || Array.isArray(values)) return [];
   const props = (here["properties"] ?? {}) as Record<string, Json>;
