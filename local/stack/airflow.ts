@@ -176,7 +176,8 @@ export async function startAirflow(
       processes.push(
         spawnManaged(`airflow ${component}`, airflow, COMMANDS[component](opts.port), {
           env,
-          cwd: opts.home,
+          // The repository root: jobs' working_dir (pipelines/workloads) is relative to it, as in `npm run` scripts.
+          cwd: opts.repo,
           logFile: join(opts.logDir, `airflow-${component}.log`),
         }),
       );

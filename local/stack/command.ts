@@ -10,6 +10,7 @@ export const DevOptions = z.strictObject({
   stateDir: z.string().min(1).optional(),
   airflowPort: z.coerce.number().int().min(0).max(65535).default(0),
   sinkScript: z.string().min(1).optional(),
+  modelScenario: z.string().min(1).optional(),
 });
 
 function line(e: ProgressEvent): string {
@@ -47,6 +48,7 @@ export async function runDev(raw: unknown, io: CliIo, stopSignal: StopSignal): P
     ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
     airflowPort: opts.airflowPort,
     ...(opts.sinkScript ? { sinkScript: opts.sinkScript } : {}),
+    ...(opts.modelScenario ? { modelScenario: opts.modelScenario } : {}),
     onProgress: (e) => io.out(line(e)),
   });
   io.out(summary(stack));
@@ -76,5 +78,6 @@ export function devCommand(io: CliIo, stopSignal: StopSignal): Command {
     )
     .option("--airflow-port <n>", "Airflow API server port on 127.0.0.1 (default: a free port)")
     .option("--sink-script <file>", "Slack history and Zendesk tickets the sinks serve (JSON)")
+    .option("--model-scenario <file>", "model behaviour per adapter for the emulator's service versions")
     .action(async (options: unknown) => runDev(options, io, stopSignal));
 }

@@ -10,6 +10,7 @@ import { loadScript, startSinks, type RunningSinks } from "../sinks/index.js";
 import { ARTIFACT_ROOT } from "../../pipelines/definitions/shared/platform.js";
 import { runRenderDags } from "../../pipelines/src/cli/commands/render-dags.js";
 import { startAirflow, type RunningAirflow } from "./airflow.js";
+import { cloudNames, createComputeConfigs, devComputeConfigs } from "./computeConfigs.js";
 import { freePort } from "./ports.js";
 import type { ManagedProcess } from "./processes.js";
 import { S3_CREDENTIALS, seedS3, startS3, type RunningS3, type SeedReport } from "./s3.js";
@@ -20,6 +21,8 @@ export const DEFAULT_STATE_DIR = join(REPO, ".local-stack");
 /** Zendesk needs a `<subdomain>.zendesk.com` host; zenpy is pointed at the sink by ZENPY_FORCE_*. */
 export const ZENDESK_HOST = "localstack.zendesk.com";
 export const ZENDESK_EMAIL = "agent@localstack.test";
+/** Default model behaviour of the emulator's service versions: every adapter right on 75 % of the items. */
+export const DEFAULT_MODEL_SCENARIO = join(REPO, "local", "stack", "fixtures", "models.json");
 
 export interface LocalStackOptions {
   /** Where this run's state goes (default .local-stack/run); wiped at start. */
@@ -30,6 +33,8 @@ export interface LocalStackOptions {
   airflowPort?: number;
   /** The sinks' script (default local/sinks/fixtures/support-desk.json). */
   sinkScript?: string;
+  /** Model behaviour per adapter that the emulator's service versions play (llm_workloads/testing/local_service.py). */
+  modelScenario?: string;
   /** Extra AIRFLOW__* settings. */
   airflowConfig?: Record<string, string>;
   /** One line per service as it becomes ready. */
@@ -85,6 +90,7 @@ export function wiring(w: {
   return {
     ...S3_CREDENTIALS,
     AWS_ENDPOINT_URL: w.s3Endpoint,
+    AWS_ENDPOINT_URL_S3: w.s3Endpoint,
     ANYSCALE_HOST: w.anyscaleUrl,
     LLM_LOCAL_STACK: "1",
     ZENPY_FORCE_SCHEME: "http",
@@ -153,9 +159,31 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     progress("slack sink", sinks.slack.apiUrl);
     progress("zendesk sink", sinks.zendesk.url);
 
-    const emulator = await startEmulator({ port: 0, token: anyscaleToken });
+    // Jobs run as local processes in .venv with the stack's S3 (the emulator adds ANYSCALE_HOST, its token
+    // and LLM_LOCAL_STACK=1, which selects the stand-in trainer); service versions play the model scenario.
+    const computeConfigs = devComputeConfigs(REPO);
+    const clouds = cloudNames(computeConfigs).map((name, i) => ({
+      id: `cld_local${i + 1}`,
+      name,
+      provider: "AWS" as const,
+      region: "us-west-2",
+      isDefault: i === 0,
+    }));
+    const emulator = await startEmulator({
+      port: 0,
+      token: anyscaleToken,
+      clouds,
+      workDir: join(stateDir, "anyscale"),
+      env: { ...S3_CREDENTIALS, AWS_ENDPOINT_URL: s3Endpoint, AWS_ENDPOINT_URL_S3: s3Endpoint },
+      scenarioPath: resolve(options.modelScenario ?? DEFAULT_MODEL_SCENARIO),
+    });
     stoppers.push(() => emulator.close());
-    progress("anyscale emulator", emulator.url);
+    const created = await createComputeConfigs(
+      { url: emulator.url, token: anyscaleToken },
+      computeConfigs,
+      Object.fromEntries(clouds.map((c) => [c.name, c.id])),
+    );
+    progress("anyscale emulator", `${emulator.url} (compute configs ${created.join(", ")})`);
 
     const env = wiring({
       anyscaleUrl: emulator.url,
