@@ -2,13 +2,14 @@
 // the sinks run in this process; moto and the Airflow components are child process groups. `stop()` ends
 // all of it (and is what Ctrl-C calls in `npm run dev`).
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startEmulator, type RunningEmulator } from "../anyscale-emulator/server.js";
 import { loadScript, startSinks, type RunningSinks } from "../sinks/index.js";
 import { ARTIFACT_ROOT } from "../../pipelines/definitions/shared/platform.js";
 import { runRenderDags } from "../../pipelines/src/cli/commands/render-dags.js";
+import { CliError } from "../../pipelines/src/cli/errors.js";
 import { startAirflow, type RunningAirflow } from "./airflow.js";
 import { cloudNames, createComputeConfigs, devComputeConfigs } from "./computeConfigs.js";
 import { freePort } from "./ports.js";
@@ -128,6 +129,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const logDir = join(stateDir, "logs");
   mkdirSync(logDir, { recursive: true });
   const venv = join(REPO, ".venv");
+  for (const tool of ["airflow", "moto_server", "python"]) {
+    if (!existsSync(join(venv, "bin", tool))) {
+      throw new CliError(
+        `${join(venv, "bin", tool)}: missing; build the environment with npm run setup:python`,
+      );
+    }
+  }
   const script = loadScript(options.sinkScript);
 
   const anyscaleToken = secret("sss_local_");
