@@ -2,7 +2,7 @@
 // the sinks run in this process; moto and the Airflow components are child process groups. `stop()` ends
 // all of it (and is what Ctrl-C calls in `npm run dev`).
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startEmulator, type RunningEmulator } from "../anyscale-emulator/server.js";
@@ -119,15 +119,29 @@ export function wiring(w: {
   };
 }
 
+/** Marks a directory as a stack state dir, the only kind `startLocalStack` wipes. */
+const STATE_MARKER = ".local-stack-state";
+
+/** Empties the state dir of an earlier run; refuses a non-empty directory that is not one. */
+function prepareStateDir(stateDir: string): void {
+  if (existsSync(stateDir) && readdirSync(stateDir).length > 0 && !existsSync(join(stateDir, STATE_MARKER))) {
+    throw new CliError(`--state-dir ${stateDir}: not empty and not a local-stack state dir; choose another`);
+  }
+  rmSync(stateDir, { recursive: true, force: true });
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(join(stateDir, STATE_MARKER), "state of `npm run dev`; wiped at each start\n");
+}
+
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const started = Date.now();
   const progress = (service: string, detail: string) =>
     options.onProgress?.({ service, detail, elapsedMs: Date.now() - started });
   const stateDir = resolve(options.stateDir ?? join(DEFAULT_STATE_DIR, "run"));
   const cacheDir = resolve(options.cacheDir ?? join(DEFAULT_STATE_DIR, "cache"));
-  rmSync(stateDir, { recursive: true, force: true });
-  const logDir = join(stateDir, "logs");
-  mkdirSync(logDir, { recursive: true });
+  // Bad input is refused before anything is touched or started.
+  const script = loadScript(options.sinkScript);
+  const modelScenario = resolve(options.modelScenario ?? DEFAULT_MODEL_SCENARIO);
+  if (!existsSync(modelScenario)) throw new CliError(`${modelScenario}: model scenario file not found`);
   const venv = join(REPO, ".venv");
   for (const tool of ["airflow", "moto_server", "python"]) {
     if (!existsSync(join(venv, "bin", tool))) {
@@ -136,7 +150,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       );
     }
   }
-  const script = loadScript(options.sinkScript);
+  prepareStateDir(stateDir);
+  const logDir = join(stateDir, "logs");
+  mkdirSync(logDir, { recursive: true });
 
   const anyscaleToken = secret("sss_local_");
   const slackToken = secret("xoxb-local-");
@@ -183,7 +199,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clouds,
       workDir: join(stateDir, "anyscale"),
       env: { ...S3_CREDENTIALS, AWS_ENDPOINT_URL: s3Endpoint, AWS_ENDPOINT_URL_S3: s3Endpoint },
-      scenarioPath: resolve(options.modelScenario ?? DEFAULT_MODEL_SCENARIO),
+      scenarioPath: modelScenario,
     });
     stoppers.push(() => emulator.close());
     const created = await createComputeConfigs(
