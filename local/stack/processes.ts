@@ -122,15 +122,30 @@ export function spawnManaged(
       return running;
     },
     async stop(graceMs = 10_000) {
-      // Descendants first noted, because some (task supervisors) start their own sessions.
-      const family = [pid, ...descendants(pid)];
-      signal(-pid, "SIGTERM");
-      for (const p of family) signal(p, "SIGTERM");
-      const left = await waitGone(family, Date.now() + graceMs);
-      if (left.length > 0 || isAlive(pid)) {
+      // SIGTERM to the leader only, as a container runtime does: Airflow's components then stop their own
+      // workers in order (signalling those directly makes e.g. the triggerer wait for a lost child).
+      const family = new Set([pid, ...descendants(pid)]);
+      signal(pid, "SIGTERM");
+      const deadline = Date.now() + graceMs;
+      let lastScan = Date.now();
+      while (isAlive(pid) && running && Date.now() < deadline) {
+        await sleep(50);
+        if (Date.now() - lastScan > 500) {
+          for (const d of descendants(pid)) family.add(d); // workers started while it shut down
+          lastScan = Date.now();
+        }
+      }
+      // Whatever outlived the leader (or the leader itself after the grace period): TERM, then KILL.
+      let left = [...family].filter(isAlive);
+      if (left.length > 0) {
+        signal(-pid, "SIGTERM");
+        for (const p of left) signal(p, "SIGTERM");
+        left = await waitGone(left, Date.now() + 2000);
+      }
+      if (left.length > 0) {
         signal(-pid, "SIGKILL");
-        for (const p of [...left, ...descendants(pid)]) signal(p, "SIGKILL");
-        await waitGone([pid, ...left], Date.now() + 2000);
+        for (const p of left) signal(p, "SIGKILL");
+        await waitGone(left, Date.now() + 2000);
       }
       await Promise.race([exited, sleep(2000)]);
     },
