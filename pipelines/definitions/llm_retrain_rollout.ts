@@ -6,7 +6,6 @@ import {
   DATASET_ROOT,
   DATASET_URI_PATTERN,
   DEFAULT_ARGS,
-  EVAL_PARAMS,
   evaluateArgv,
   finetuneArgv,
   OWNER,
@@ -15,6 +14,7 @@ import {
   runUriParts,
   SERVICE_NAME,
   SERVICE_SPEC,
+  SLACK_CONN_ID,
   TRAINING_PARAMS,
   WORKLOADS_DIR,
 } from "./shared/platform.js";
@@ -32,7 +32,7 @@ const CPU_JOB = {
   maxRetries: 1,
   timeoutSeconds: 2 * 3600,
 } as const;
-const SLACK = { connection: { param: "slack_conn_id" }, channel: { param: "slack_channel" } } as const;
+const SLACK = { connection: SLACK_CONN_ID, channel: { param: "slack_channel" } } as const;
 
 export default definePipeline({
   dagId: DAG_ID,
@@ -74,7 +74,6 @@ export default definePipeline({
       description: "Adapter currently serving production traffic.",
     },
     ...TRAINING_PARAMS,
-    ...EVAL_PARAMS,
     margin: {
       type: "number",
       default: 0.02,
@@ -91,7 +90,6 @@ export default definePipeline({
         "Fewest paired test items a decision may rest on (fewer keeps the champion). The 80/10/10 split of a " +
         "500-record dataset gives about 50 test items, so the workload's default of 50 would block most promotions.",
     },
-    slack_conn_id: { type: "string", default: "slack_api_default", pattern: "^[A-Za-z_][A-Za-z0-9_]*$" },
     slack_channel: { type: "string", default: "#ai-team", pattern: "^(#[a-z0-9_-]+|[CG][A-Z0-9]+)$" },
   },
   defaultArgs: DEFAULT_ARGS,

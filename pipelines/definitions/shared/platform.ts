@@ -52,6 +52,9 @@ export const DEFAULT_ARGS = {
 
 export const OWNER = "ml-platform";
 
+/** Largest LoRA rank the service loads (vLLM's max_lora_rank): a larger adapter fails every request to it. */
+export const SERVICE_MAX_LORA_RANK = 8;
+
 /** The Ray Serve LLM application serving the base model plus any adapter under LORA_ROOT (`<base>:<adapter>`). */
 export const SERVICE_APPLICATIONS = [
   {
@@ -66,7 +69,7 @@ export const SERVICE_APPLICATIONS = [
       max_replicas: 2,
       max_ongoing_requests: 64,
       max_model_len: 2048,
-      max_lora_rank: 8,
+      max_lora_rank: SERVICE_MAX_LORA_RANK,
     },
   },
 ];
@@ -82,23 +85,45 @@ export const SERVICE_SPEC = {
   rolloutTimeoutSeconds: 2700,
 } as const;
 
-/** Hyper-parameter params of the fine-tune job (same names and bounds in every pipeline that trains). */
+/**
+ * Fine-tuning hyper-parameters. Part of the definition, not run-time params: an unattended retrain must train the
+ * way the last reviewed change said, the settings are checked here at render time against what serving accepts,
+ * and experiments belong in the notebooks. (Fewer params also keeps parsing cheap: Airflow copies and validates
+ * every DAG param once per task on each parse.)
+ */
+export const TRAINING_SETTINGS = {
+  epochs: 3,
+  learningRate: 0.0001,
+  loraRank: 8,
+  loraAlpha: 16,
+  contextLength: 512,
+} as const;
+
+/** Throws when an adapter of `rank` could not be served (checked when the definitions load, i.e. at render time). */
+export function assertRankServable(rank: number, maxLoraRank: number): void {
+  if (rank > maxLoraRank)
+    throw new Error(
+      `pipelines/definitions/shared/platform.ts: TRAINING_SETTINGS.loraRank: ${rank} exceeds the service's ` +
+        `max_lora_rank ${maxLoraRank}; every request to such an adapter would fail (allowed: 1..${maxLoraRank})`,
+    );
+}
+assertRankServable(TRAINING_SETTINGS.loraRank, SERVICE_MAX_LORA_RANK);
+
+/** Run-time params of every pipeline that trains. */
 export const TRAINING_PARAMS = {
   seed: { type: "integer", default: 42, minimum: 0, description: "Random seed for training and evaluation." },
-  epochs: { type: "integer", default: 3, minimum: 1, maximum: 50 },
-  learning_rate: { type: "number", default: 0.0001, exclusiveMinimum: 0, maximum: 0.01 },
-  lora_rank: { type: "integer", default: 8, enum: [4, 8, 16] },
-  lora_alpha: { type: "integer", default: 16, minimum: 1, maximum: 128 },
-  context_length: { type: "integer", default: 512, minimum: 128, maximum: 4096 },
 } satisfies Record<string, ParamInput>;
 
-/** Evaluation client params (bounded concurrency, timeouts, retries, max tokens). */
-export const EVAL_PARAMS = {
-  eval_concurrency: { type: "integer", default: 16, minimum: 1, maximum: 64 },
-  eval_timeout_s: { type: "integer", default: 60, minimum: 5, maximum: 600 },
-  eval_max_retries: { type: "integer", default: 3, minimum: 0, maximum: 10 },
-  eval_max_tokens: { type: "integer", default: 128, minimum: 16, maximum: 1024 },
-} satisfies Record<string, ParamInput>;
+/**
+ * Evaluation client settings (bounded concurrency, timeouts, retries, max tokens). Part of the definition, not
+ * run-time params: every evaluation of a model line uses the same settings, so metrics stay comparable across
+ * retrains, and a change to them is a reviewed pull request. (Fewer params also keeps parsing cheap: Airflow
+ * copies and validates every DAG param once per task on each parse.)
+ */
+export const EVAL_SETTINGS = { concurrency: 16, timeoutSeconds: 60, maxRetries: 3, maxTokens: 128 } as const;
+
+/** The Slack connection the pipelines post with (infra provisions it; never chosen per run). */
+export const SLACK_CONN_ID = "slack_api_default";
 
 /** A dataset version folder (`s3://.../datasets/viggo/<version>`), no trailing slash. */
 export const DATASET_URI_PATTERN = "^(s3|file)://[A-Za-z0-9._/-]+[A-Za-z0-9._-]$";
@@ -128,15 +153,15 @@ export function finetuneArgv(opts: {
     "--seed",
     { param: "seed" },
     "--epochs",
-    { param: "epochs" },
+    String(TRAINING_SETTINGS.epochs),
     "--learning-rate",
-    { param: "learning_rate" },
+    String(TRAINING_SETTINGS.learningRate),
     "--lora-rank",
-    { param: "lora_rank" },
+    String(TRAINING_SETTINGS.loraRank),
     "--lora-alpha",
-    { param: "lora_alpha" },
+    String(TRAINING_SETTINGS.loraAlpha),
     "--context-length",
-    { param: "context_length" },
+    String(TRAINING_SETTINGS.contextLength),
     "--manifest-uri",
     opts.manifestUri,
   ];
@@ -175,13 +200,13 @@ export function evaluateArgv(opts: {
     "--output-uri",
     opts.outputUri,
     "--concurrency",
-    { param: "eval_concurrency" },
+    String(EVAL_SETTINGS.concurrency),
     "--timeout-s",
-    { param: "eval_timeout_s" },
+    String(EVAL_SETTINGS.timeoutSeconds),
     "--max-retries",
-    { param: "eval_max_retries" },
+    String(EVAL_SETTINGS.maxRetries),
     "--max-tokens",
-    { param: "eval_max_tokens" },
+    String(EVAL_SETTINGS.maxTokens),
     "--seed",
     { param: "seed" },
   ];

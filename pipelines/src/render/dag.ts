@@ -125,6 +125,17 @@ interface TaskEmit {
  */
 export const RUNTIME_MODULE = "llm_workloads.airflow_runtime.operators";
 
+/**
+ * The decorators `@task`, `@task.branch` and `@task.short_circuit` resolve to, named by their own modules. The DAG
+ * processor pre-imports the `airflow.*` modules a file names before forking each parsing child; `airflow.sdk.task`
+ * imports its standard-provider module lazily, inside every child (~15 ms a parse). Same decorators, same operators.
+ */
+const TASK_DECORATORS = {
+  python: ["airflow.providers.standard.decorators.python", "python_task"],
+  branch: ["airflow.providers.standard.decorators.branch_python", "branch_task"],
+  shortCircuit: ["airflow.providers.standard.decorators.short_circuit", "short_circuit_task"],
+} as const;
+
 /** The amazon provider's S3 asset helpers (see `DagWriter.asset`). */
 export const S3_ASSET_MODULE = "airflow.providers.amazon.aws.assets.s3";
 
@@ -468,13 +479,14 @@ class DagWriter {
 
   private taskFunction(
     t: FlatTask,
-    decorator: string,
+    kind: keyof typeof TASK_DECORATORS,
     extraArgs: [string, string | undefined][],
     returns: string,
     bodyLines: string[],
     teardown = false,
   ): string {
-    this.imports.add("airflow.sdk", "task");
+    const [module, decorator] = TASK_DECORATORS[kind];
+    this.imports.add(module, decorator);
     this.imports.add("typing", "Any");
     const fn = this.fns.assign(t.fullId, "run_");
     const args = kwargs([...this.common(t, teardown), ...extraArgs]);
@@ -494,7 +506,7 @@ class DagWriter {
     const call = args.some(([k]) => isPythonKeyword(k))
       ? `workload(**{${args.map(([k, v]) => `${pyStr(k)}: ${pyRuntimeValue(v)}`).join(", ")}})`
       : `workload(${args.map(([k, v]) => `${k}=${pyRuntimeValue(v)}`).join(", ")})`;
-    const code = this.taskFunction(t, "task", [], "Any", [
+    const code = this.taskFunction(t, "python", [], "Any", [
       `from ${module} import ${fn} as workload`,
       "",
       `return ${call}`,
@@ -520,14 +532,14 @@ class DagWriter {
       );
       const code = this.taskFunction(
         t,
-        "task.short_circuit",
+        "shortCircuit",
         [["ignore_downstream_trigger_rules", "False"]],
         "bool",
         short,
       );
       return { code, operator: SHORT_CIRCUIT_OPERATOR };
     }
-    const code = this.taskFunction(t, "task.branch", [], "list[str]", lines);
+    const code = this.taskFunction(t, "branch", [], "list[str]", lines);
     return { code, operator: OPERATOR_NAMES.branch };
   }
 
@@ -579,7 +591,7 @@ class DagWriter {
       task.extra === undefined
         ? ["# The asset event is emitted when this task succeeds.", "return None"]
         : [`context["outlet_events"][${asset}].extra = ${pyRuntimeValue(task.extra)}`, "return None"];
-    const code = this.taskFunction(t, "task", [["outlets", `[${asset}]`]], "None", body);
+    const code = this.taskFunction(t, "python", [["outlets", `[${asset}]`]], "None", body);
     return { code, operator: OPERATOR_NAMES.emitAsset };
   }
 

@@ -119,7 +119,7 @@ describe("llm_retrain_rollout", () => {
     expect(task(DAG, "decide.read_decision", "python").callable).toBe(
       "llm_workloads.airflow_tasks.decision:read_decision",
     );
-    expect(task(DAG, "alert", "slack").connection).toEqual({ param: "slack_conn_id" });
+    expect(task(DAG, "alert", "slack").connection).toBe("slack_api_default");
   });
 
   it("reports after either path (join trigger rule) and tears down the canary also after failures", () => {
@@ -197,5 +197,17 @@ describe("what the definitions call exists in the workload package", () => {
     const svc = task("llm_retrain_rollout", "deploy.silent_rollout", "anyscaleService");
     const [module, fn] = svc.applications[0]!.importPath.split(":") as [string, string];
     expect(await source(module)).toMatch(new RegExp(`^def ${fn}\\(`, "m"));
+  });
+});
+
+describe("training settings match serving", () => {
+  it("the adapter rank fits the service's max_lora_rank, and a larger one is refused at render time", async () => {
+    const platform = await import("../../../pipelines/definitions/shared/platform.js");
+    const served = platform.SERVICE_APPLICATIONS[0]!.args.max_lora_rank;
+    expect(platform.TRAINING_SETTINGS.loraRank).toBeLessThanOrEqual(served);
+    expect(() => platform.assertRankServable(served, served)).not.toThrow();
+    expect(() => platform.assertRankServable(16, 8)).toThrow(
+      /TRAINING_SETTINGS\.loraRank: 16 exceeds the service's max_lora_rank 8/,
+    );
   });
 });

@@ -139,12 +139,12 @@ describe("options", () => {
     ]);
     const every = files.find((f) => f.path === "dags/pr_7__every_kind.py")!.content;
     expect(every).toContain('dag_id="pr_7__every_kind"');
-    expect(every).toContain('Asset("s3://pr_7__bucket/models/champion")');
+    expect(every).toContain('create_asset(bucket="pr_7__bucket", key="models/champion")');
     expect(every).toContain('trigger_dag_id="pr_7__minimal"');
     expect(every).toContain('compute_config="llm-finetune-gpu:12"');
     expect(every).toContain('service_name="pr_7__llm-serve"');
     const consumer = files.find((f) => f.path === "dags/pr_7__asset_consumer.py")!.content;
-    expect(consumer).toContain('schedule=[Asset("s3://pr_7__bucket/models/champion")]');
+    expect(consumer).toContain('schedule=[create_asset(bucket="pr_7__bucket", key="models/champion")]');
     const job = files.find((f) => f.path === "anyscale/jobs/pr_7__llm-finetune.yaml")!.content;
     expect(job).toContain('name: "pr_7__llm-finetune"');
     expect(job).toContain('compute_config: "llm-finetune-gpu:12"');

@@ -127,7 +127,9 @@ def test_templated_fields_render_to_model_values(root: RenderedRoot, dag_id: str
 
 MODULE_LEVEL_IMPORTS = (
     "airflow.sdk",
-    "airflow.providers.amazon.aws.assets.s3",  # create_asset; pre-imported by the DAG processor (see dag.ts)
+    # Named so that the DAG processor pre-imports them before forking each parsing child (see dag.ts).
+    "airflow.providers.amazon.aws.assets.s3",
+    "airflow.providers.standard.decorators.",
     "llm_workloads.airflow_runtime.operators",
     "pendulum",
     "datetime",

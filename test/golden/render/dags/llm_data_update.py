@@ -4,7 +4,9 @@ from typing import Any
 
 import pendulum
 from airflow.providers.amazon.aws.assets.s3 import create_asset
-from airflow.sdk import DAG, Param, TaskGroup, task
+from airflow.providers.standard.decorators.python import python_task
+from airflow.providers.standard.decorators.short_circuit import short_circuit_task
+from airflow.sdk import DAG, Param, TaskGroup
 from llm_workloads.airflow_runtime.operators import SlackPost, TriggerPipeline
 
 with DAG(
@@ -61,7 +63,7 @@ with DAG(
 
     with TaskGroup(group_id="fetch", tooltip="Read the sources (small XComs: URIs and counts only)"):
 
-        @task(task_id="zendesk_tickets")
+        @python_task(task_id="zendesk_tickets")
         def run_fetch_zendesk_tickets(**context: Any) -> Any:
             from llm_workloads.airflow_tasks.data_update import fetch_zendesk_tickets as workload
 
@@ -79,7 +81,7 @@ with DAG(
 
         tasks["fetch.zendesk_tickets"] = run_fetch_zendesk_tickets()
 
-        @task(task_id="slack_messages")
+        @python_task(task_id="slack_messages")
         def run_fetch_slack_messages(**context: Any) -> Any:
             from llm_workloads.airflow_tasks.data_update import fetch_slack_messages as workload
 
@@ -98,7 +100,7 @@ with DAG(
 
         tasks["fetch.slack_messages"] = run_fetch_slack_messages()
 
-        @task(task_id="s3_jsonl_drop")
+        @python_task(task_id="s3_jsonl_drop")
         def run_fetch_s3_jsonl_drop(**context: Any) -> Any:
             from llm_workloads.airflow_tasks.data_update import read_s3_jsonl_drop as workload
 
@@ -117,7 +119,7 @@ with DAG(
 
     with TaskGroup(group_id="build"):
 
-        @task(task_id="normalise_join_dedupe")
+        @python_task(task_id="normalise_join_dedupe")
         def run_build_normalise_join_dedupe(**context: Any) -> Any:
             from llm_workloads.airflow_tasks.data_update import normalise_join_dedupe as workload
 
@@ -133,7 +135,7 @@ with DAG(
 
         tasks["build.normalise_join_dedupe"] = run_build_normalise_join_dedupe()
 
-        @task(
+        @python_task(
             task_id="emit_dataset",
             outlets=[create_asset(bucket="llm-platform-artifacts", key="datasets/viggo")],
         )
@@ -164,7 +166,7 @@ with DAG(
 
     with TaskGroup(group_id="gate"):
 
-        @task.short_circuit(task_id="enough_records", ignore_downstream_trigger_rules=False)
+        @short_circuit_task(task_id="enough_records", ignore_downstream_trigger_rules=False)
         def run_gate_enough_records(**context: Any) -> bool:
             value = context["ti"].xcom_pull(task_ids="build.normalise_join_dedupe", key="return_value")[
                 "count"

@@ -36,21 +36,12 @@ with DAG(
             pattern="^[a-z][a-z0-9-]{0,40}$",
             description="Adapter folder prefix; the run stamp is appended so every run writes a new adapter.",
         ),
-        "context_length": Param(512, type="integer", maximum=4096, minimum=128),
         "dataset_uri": Param(
             "s3://llm-platform-artifacts/datasets/viggo/curated-100",
             type="string",
             pattern="^(s3|file)://[A-Za-z0-9._/-]+[A-Za-z0-9._-]$",
             description="Dataset version folder holding train.jsonl, valid.jsonl and test.jsonl.",
         ),
-        "epochs": Param(3, type="integer", maximum=50, minimum=1),
-        "eval_concurrency": Param(16, type="integer", maximum=64, minimum=1),
-        "eval_max_retries": Param(3, type="integer", maximum=10, minimum=0),
-        "eval_max_tokens": Param(128, type="integer", maximum=1024, minimum=16),
-        "eval_timeout_s": Param(60, type="integer", maximum=600, minimum=5),
-        "learning_rate": Param(0.0001, type="number", exclusiveMinimum=0, maximum=0.01),
-        "lora_alpha": Param(16, type="integer", maximum=128, minimum=1),
-        "lora_rank": Param(8, type="integer", enum=[4, 8, 16]),
         "seed": Param(42, type="integer", minimum=0, description="Random seed for training and evaluation."),
     },
     user_defined_filters={"shell_quote": shlex.quote},
@@ -74,11 +65,11 @@ with DAG(
                 "--lora-root s3://llm-platform-artifacts/lora "
                 "--adapter-name {{ params.adapter_prefix | string | shell_quote }}-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }} "
                 "--seed {{ params.seed | string | shell_quote }} "
-                "--epochs {{ params.epochs | string | shell_quote }} "
-                "--learning-rate {{ params.learning_rate | string | shell_quote }} "
-                "--lora-rank {{ params.lora_rank | string | shell_quote }} "
-                "--lora-alpha {{ params.lora_alpha | string | shell_quote }} "
-                "--context-length {{ params.context_length | string | shell_quote }} "
+                "--epochs 3 "
+                "--learning-rate 0.0001 "
+                "--lora-rank 8 "
+                "--lora-alpha 16 "
+                "--context-length 512 "
                 "--manifest-uri s3://llm-platform-artifacts/runs/llm_finetune_deploy/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/adapter-manifest.json"
             ),
             image_uri="anyscale/ray-llm:2.44.1-py311-cu124",
@@ -135,10 +126,10 @@ with DAG(
                 "--model finetuned=mistralai/Mistral-7B-Instruct-v0.1:{{ params.adapter_prefix | string | shell_quote }}-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }} "
                 "--test-uri {{ params.dataset_uri | string | shell_quote }}/test.jsonl "
                 "--output-uri s3://llm-platform-artifacts/runs/llm_finetune_deploy/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/evaluation "
-                "--concurrency {{ params.eval_concurrency | string | shell_quote }} "
-                "--timeout-s {{ params.eval_timeout_s | string | shell_quote }} "
-                "--max-retries {{ params.eval_max_retries | string | shell_quote }} "
-                "--max-tokens {{ params.eval_max_tokens | string | shell_quote }} "
+                "--concurrency 16 "
+                "--timeout-s 60 "
+                "--max-retries 3 "
+                "--max-tokens 128 "
                 "--seed {{ params.seed | string | shell_quote }}"
             ),
             image_uri="anyscale/ray-llm:2.44.1-py311-cu124",

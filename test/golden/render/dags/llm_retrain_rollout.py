@@ -4,7 +4,9 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Param, TaskGroup, TriggerRule, task
+from airflow.providers.standard.decorators.branch_python import branch_task
+from airflow.providers.standard.decorators.python import python_task
+from airflow.sdk import DAG, Param, TaskGroup, TriggerRule
 from llm_workloads.airflow_runtime.operators import (
     AnyscaleJob,
     AnyscaleServiceRollout,
@@ -39,21 +41,12 @@ with DAG(
             description="Adapter currently serving production traffic.",
         ),
         "confidence": Param(0.95, type="number", exclusiveMaximum=1, exclusiveMinimum=0.5),
-        "context_length": Param(512, type="integer", maximum=4096, minimum=128),
         "dataset_uri": Param(
             "s3://llm-platform-artifacts/datasets/viggo/seed-500",
             type="string",
             pattern="^(s3|file)://[A-Za-z0-9._/-]+[A-Za-z0-9._-]$",
             description="Dataset version folder (set by llm_data_update when it triggers this DAG).",
         ),
-        "epochs": Param(3, type="integer", maximum=50, minimum=1),
-        "eval_concurrency": Param(16, type="integer", maximum=64, minimum=1),
-        "eval_max_retries": Param(3, type="integer", maximum=10, minimum=0),
-        "eval_max_tokens": Param(128, type="integer", maximum=1024, minimum=16),
-        "eval_timeout_s": Param(60, type="integer", maximum=600, minimum=5),
-        "learning_rate": Param(0.0001, type="number", exclusiveMinimum=0, maximum=0.01),
-        "lora_alpha": Param(16, type="integer", maximum=128, minimum=1),
-        "lora_rank": Param(8, type="integer", enum=[4, 8, 16]),
         "margin": Param(
             0.02,
             type="number",
@@ -69,7 +62,6 @@ with DAG(
         ),
         "seed": Param(42, type="integer", minimum=0, description="Random seed for training and evaluation."),
         "slack_channel": Param("#ai-team", type="string", pattern="^(#[a-z0-9_-]+|[CG][A-Z0-9]+)$"),
-        "slack_conn_id": Param("slack_api_default", type="string", pattern="^[A-Za-z_][A-Za-z0-9_]*$"),
     },
     user_defined_filters={"shell_quote": shlex.quote},
     jinja_environment_kwargs={"keep_trailing_newline": True},
@@ -91,11 +83,11 @@ with DAG(
                 "--lora-root s3://llm-platform-artifacts/lora "
                 "--adapter-name viggo-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }} "
                 "--seed {{ params.seed | string | shell_quote }} "
-                "--epochs {{ params.epochs | string | shell_quote }} "
-                "--learning-rate {{ params.learning_rate | string | shell_quote }} "
-                "--lora-rank {{ params.lora_rank | string | shell_quote }} "
-                "--lora-alpha {{ params.lora_alpha | string | shell_quote }} "
-                "--context-length {{ params.context_length | string | shell_quote }} "
+                "--epochs 3 "
+                "--learning-rate 0.0001 "
+                "--lora-rank 8 "
+                "--lora-alpha 16 "
+                "--context-length 512 "
                 "--manifest-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/adapter-manifest.json"
             ),
             image_uri="anyscale/ray-llm:2.44.1-py311-cu124",
@@ -155,10 +147,10 @@ with DAG(
                 "--canary-label challenger "
                 "--test-uri {{ params.dataset_uri | string | shell_quote }}/test.jsonl "
                 "--output-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/evaluation "
-                "--concurrency {{ params.eval_concurrency | string | shell_quote }} "
-                "--timeout-s {{ params.eval_timeout_s | string | shell_quote }} "
-                "--max-retries {{ params.eval_max_retries | string | shell_quote }} "
-                "--max-tokens {{ params.eval_max_tokens | string | shell_quote }} "
+                "--concurrency 16 "
+                "--timeout-s 60 "
+                "--max-retries 3 "
+                "--max-tokens 128 "
                 "--seed {{ params.seed | string | shell_quote }}"
             ),
             image_uri="anyscale/ray-llm:2.44.1-py311-cu124",
@@ -197,7 +189,7 @@ with DAG(
             job_timeout_seconds=1800,
         )
 
-        @task(task_id="read_decision")
+        @python_task(task_id="read_decision")
         def run_decide_read_decision(**context: Any) -> Any:
             from llm_workloads.airflow_tasks.decision import read_decision as workload
 
@@ -213,7 +205,7 @@ with DAG(
 
         tasks["decide.read_decision"] = run_decide_read_decision()
 
-        @task.branch(task_id="route")
+        @branch_task(task_id="route")
         def run_decide_route(**context: Any) -> list[str]:
             value = context["ti"].xcom_pull(task_ids="decide.read_decision", key="return_value")["decision"]
             if value == "promote":
@@ -258,7 +250,7 @@ with DAG(
 
     tasks["alert"] = SlackPost(
         task_id="alert",
-        slack_conn_id="{{ params.slack_conn_id }}",
+        slack_conn_id="slack_api_default",
         channel="{{ params.slack_channel }}",
         text=":warning: Challenger `viggo-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') }}` was not promoted: {{ ti.xcom_pull(task_ids='decide.read_decision', key='return_value')['reason'] }}. The champion keeps serving; its canary is rolled back.",
     )
@@ -287,7 +279,7 @@ with DAG(
 
         tasks["report.post"] = SlackPost(
             task_id="post",
-            slack_conn_id="{{ params.slack_conn_id }}",
+            slack_conn_id="slack_api_default",
             channel="{{ params.slack_channel }}",
             text="Fine-tuning report for `viggo-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') }}`: decision *{{ ti.xcom_pull(task_ids='decide.read_decision', key='return_value')['decision'] }}* ({{ ti.xcom_pull(task_ids='decide.read_decision', key='return_value')['reason'] }}). Report: s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') }}/report/report.md",
         )

@@ -5,7 +5,9 @@ from typing import Any
 
 import pendulum
 from airflow.providers.amazon.aws.assets.s3 import create_asset
-from airflow.sdk import DAG, Param, TaskGroup, TriggerRule, task
+from airflow.providers.standard.decorators.branch_python import branch_task
+from airflow.providers.standard.decorators.python import python_task
+from airflow.sdk import DAG, Param, TaskGroup, TriggerRule
 from llm_workloads.airflow_runtime.operators import (
     AnyscaleJob,
     AnyscaleServiceRollout,
@@ -45,7 +47,7 @@ with DAG(
 
     with TaskGroup(group_id="data", tooltip="Data refresh"):
 
-        @task(task_id="prepare")
+        @python_task(task_id="prepare")
         def run_data_prepare(**context: Any) -> Any:
             from llm_workloads.airflow_tasks.data_update import normalise_join_dedupe as workload
 
@@ -115,7 +117,7 @@ with DAG(
         rollout_timeout_seconds=1800,
     )
 
-    @task(task_id="read_decision")
+    @python_task(task_id="read_decision")
     def run_read_decision(**context: Any) -> Any:
         from llm_workloads.airflow_tasks.decision import read_decision as workload
 
@@ -123,7 +125,7 @@ with DAG(
 
     tasks["read_decision"] = run_read_decision()
 
-    @task.branch(task_id="decide")
+    @branch_task(task_id="decide")
     def run_decide(**context: Any) -> list[str]:
         value = context["ti"].xcom_pull(task_ids="read_decision", key="return_value")["decision"]
         if value == "promote":
@@ -164,7 +166,7 @@ with DAG(
         text='Challenger kept out for run {{ run_id }} {{ "{" }}literal braces}',
     )
 
-    @task(
+    @python_task(
         task_id="publish",
         trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
         outlets=[create_asset(bucket="bucket", key="models/champion")],

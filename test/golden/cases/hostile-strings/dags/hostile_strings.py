@@ -5,7 +5,9 @@ from typing import Any
 
 import pendulum
 from airflow.providers.amazon.aws.assets.s3 import create_asset
-from airflow.sdk import DAG, Param, TaskGroup, literal, task
+from airflow.providers.standard.decorators.python import python_task
+from airflow.providers.standard.decorators.short_circuit import short_circuit_task
+from airflow.sdk import DAG, Param, TaskGroup, literal
 from llm_workloads.airflow_runtime.operators import AnyscaleJob, SlackPost
 
 with DAG(
@@ -51,7 +53,7 @@ with DAG(
         tooltip="q' d\" tq''' tdq\"\"\" bs\\ nul\x00 nl\n cr\r tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{ } {x} % # $HOME `id` ;|&",
     ):
 
-        @task(
+        @python_task(
             task_id="py",
             task_display_name="q' d\" tq''' tdq\"\"\" bs\\ nul\x00 nl\n cr\r tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{ } {x} % # $HOME `id` ;|&",
             doc_md="q' d\" tq''' tdq\"\"\" bs\\ nul\x00 nl\n cr\r tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{ } {x} % # $HOME `id` ;|&",
@@ -119,7 +121,7 @@ with DAG(
         text='q\' d" tq\'\'\' tdq""" bs\\ nul\x00 nl\n cr{{ "\\r" }} tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{{ "{" }} } {{ "{" }}x} % # $HOME `id` ;|&{{ params.text }}q\' d" tq\'\'\' tdq""" bs\\ nul\x00 nl\n cr{{ "\\r" }} tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{{ "{" }} } {{ "{" }}x} % # $HOME `id` ;|&',
     )
 
-    @task.short_circuit(task_id="choose", ignore_downstream_trigger_rules=False)
+    @short_circuit_task(task_id="choose", ignore_downstream_trigger_rules=False)
     def run_choose(**context: Any) -> bool:
         value = context["params"]["choice"]
         if (
@@ -131,7 +133,7 @@ with DAG(
 
     tasks["choose"] = run_choose()
 
-    @task(task_id="emit", outlets=[create_asset(bucket="bucket", key="hostile")])
+    @python_task(task_id="emit", outlets=[create_asset(bucket="bucket", key="hostile")])
     def run_emit(**context: Any) -> None:
         context["outlet_events"][create_asset(bucket="bucket", key="hostile")].extra = {
             "note": "q' d\" tq''' tdq\"\"\" bs\\ nul\x00 nl\n cr\r tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{ } {x} % # $HOME `id` ;|&"

@@ -3,7 +3,8 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow.providers.standard.decorators.python import python_task
+from airflow.sdk import DAG
 
 with DAG(
     dag_id="minimal",
@@ -26,7 +27,7 @@ with DAG(
 ) as dag:
     tasks = {}
 
-    @task(task_id="hello")
+    @python_task(task_id="hello")
     def run_hello(**context: Any) -> Any:
         from llm_workloads.airflow_tasks.decision import read_decision as workload
 

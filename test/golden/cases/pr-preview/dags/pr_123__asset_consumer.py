@@ -4,7 +4,8 @@ from typing import Any
 
 import pendulum
 from airflow.providers.amazon.aws.assets.s3 import create_asset
-from airflow.sdk import DAG, task
+from airflow.providers.standard.decorators.python import python_task
+from airflow.sdk import DAG
 from llm_workloads.airflow_runtime.operators import (
     AnyscaleServiceRollout,
     AnyscaleServiceTeardown,
@@ -57,7 +58,7 @@ with DAG(
         rollout_timeout_seconds=1800,
     )
 
-    @task(task_id="smoke")
+    @python_task(task_id="smoke")
     def run_smoke(**context: Any) -> Any:
         from llm_workloads.airflow_tasks.decision import read_decision as workload
 
