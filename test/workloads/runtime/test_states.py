@@ -188,3 +188,12 @@ def test_teardown_step(action: str, snapshot: Any, want: tuple[str, str]) -> Non
 def test_unknown_teardown_action_is_refused() -> None:
     with pytest.raises(ValueError, match="rollbackCanary or terminate"):
         teardown_step("delete", None)
+
+
+def test_the_deployment_can_cap_the_poll_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    from llm_workloads.airflow_runtime.triggers import max_poll_interval
+
+    monkeypatch.delenv("AIRFLOW__LLM_PLATFORM__MAX_POLL_INTERVAL_SECONDS", raising=False)
+    assert max_poll_interval() == float("inf")
+    monkeypatch.setenv("AIRFLOW__LLM_PLATFORM__MAX_POLL_INTERVAL_SECONDS", "0.5")
+    assert max_poll_interval() == 0.5

@@ -33,6 +33,15 @@ from llm_workloads.airflow_runtime.states import (
 MAX_POLL_ERRORS = 5
 
 
+def max_poll_interval() -> float:
+    """`[llm_platform] max_poll_interval_seconds` of the triggerer's Airflow config (env
+    `AIRFLOW__LLM_PLATFORM__MAX_POLL_INTERVAL_SECONDS`): a deployment-wide cap on the DAGs' poll intervals,
+    e.g. 1 s on the local stack, where jobs take seconds; unset, each task's own interval applies."""
+    from airflow.configuration import conf
+
+    return conf.getfloat("llm_platform", "max_poll_interval_seconds", fallback=float("inf"))
+
+
 class _PollingTrigger(BaseTrigger):
     def __init__(self, conn_id: str, poll_interval: float, deadline: float) -> None:
         super().__init__()
@@ -44,7 +53,8 @@ class _PollingTrigger(BaseTrigger):
         return AnyscaleRuntimeHook(self.conn_id)
 
     async def _sleep(self) -> None:
-        await asyncio.sleep(max(0.0, min(self.poll_interval, self.deadline - time.time())))
+        interval = min(self.poll_interval, max_poll_interval())
+        await asyncio.sleep(max(0.0, min(interval, self.deadline - time.time())))
 
 
 class AnyscaleJobTrigger(_PollingTrigger):
