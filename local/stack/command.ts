@@ -14,7 +14,9 @@ export const DevOptions = z.strictObject({
 });
 
 function line(e: ProgressEvent): string {
-  return `  ready  ${e.service.padEnd(24)} ${e.detail}  (${(e.elapsedMs / 1000).toFixed(1)} s)\n`;
+  const seconds = `(${(e.elapsedMs / 1000).toFixed(1)} s)`;
+  if (e.phase === "stopped") return `  stopped  ${e.service.padEnd(24)} ${seconds}\n`;
+  return `  ready  ${e.service.padEnd(24)} ${e.detail}  ${seconds}\n`;
 }
 
 function summary(stack: LocalStack): string {
@@ -37,7 +39,9 @@ export type StopSignal = Promise<string>;
 
 export function processStopSignal(): StopSignal {
   return new Promise((resolve) => {
-    for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => resolve(sig));
+    // `on`, not `once`: Ctrl-C reaches this process more than once (from the terminal, relayed by npm), and
+    // a second signal without a listener would kill it before its children are stopped.
+    for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => resolve(sig));
   });
 }
 

@@ -127,9 +127,17 @@ export function spawnManaged(
       const family = new Set([pid, ...descendants(pid)]);
       signal(pid, "SIGTERM");
       const deadline = Date.now() + graceMs;
+      // A second SIGTERM after a while: Airflow's "signal again if you don't want to wait" (the triggerer
+      // otherwise gives its trigger runner 10 s, the scheduler waits for running tasks).
+      const again = Date.now() + Math.min(3000, graceMs / 2);
+      let signalledAgain = false;
       let lastScan = Date.now();
       while (isAlive(pid) && running && Date.now() < deadline) {
         await sleep(50);
+        if (!signalledAgain && Date.now() > again) {
+          signal(pid, "SIGTERM");
+          signalledAgain = true;
+        }
         if (Date.now() - lastScan > 500) {
           for (const d of descendants(pid)) family.add(d); // workers started while it shut down
           lastScan = Date.now();

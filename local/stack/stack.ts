@@ -45,8 +45,9 @@ export interface LocalStackOptions {
 export interface ProgressEvent {
   service: string;
   detail: string;
-  /** Since startLocalStack was called. */
+  /** Since startLocalStack was called ("ready"), or how long stopping took ("stopped"). */
   elapsedMs: number;
+  phase?: "ready" | "stopped";
 }
 
 export interface LocalStack {
@@ -157,15 +158,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const anyscaleToken = secret("sss_local_");
   const slackToken = secret("xoxb-local-");
   const zendeskToken = secret("zd-local-");
-  const stoppers: (() => Promise<void>)[] = [];
+  /** What to stop, by name; Airflow's components stop first (they use the rest), then the rest together. */
+  const stoppers: { name: string; first: boolean; stop: () => Promise<void> }[] = [];
   const processes: ManagedProcess[] = [];
   let stopping: Promise<void> | undefined;
+  const timedStop = async (entry: (typeof stoppers)[number]) => {
+    const at = Date.now();
+    await entry.stop().catch(() => undefined);
+    options.onProgress?.({
+      service: entry.name,
+      detail: "stopped",
+      elapsedMs: Date.now() - at,
+      phase: "stopped",
+    });
+  };
   const stop = () =>
     (stopping ??= (async () => {
-      // The last started first (Airflow, which uses the others), then the rest together.
-      const [last, ...rest] = [...stoppers].reverse();
-      await last?.().catch(() => undefined);
-      await Promise.all(rest.map((s) => s().catch(() => undefined)));
+      await Promise.all(stoppers.filter((e) => e.first).map(timedStop));
+      await Promise.all(stoppers.filter((e) => !e.first).map(timedStop));
     })());
 
   try {
@@ -173,13 +183,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const s3Endpoint = `http://127.0.0.1:${s3Port}`;
     const rendering = renderDags(join(stateDir, "build"));
     const s3: RunningS3 = await startS3(venv, s3Port, logDir, stateDir);
-    stoppers.push(() => s3.process.stop());
+    stoppers.push({ name: s3.process.name, first: false, stop: () => s3.process.stop() });
     processes.push(s3.process);
     progress("s3 (moto)", s3.endpoint);
     const seeding = seedS3({ venv, repo: REPO, endpoint: s3.endpoint, artifactRoot: ARTIFACT_ROOT });
 
     const sinks = await startSinks({ slackToken, zendeskEmail: ZENDESK_EMAIL, zendeskToken, script });
-    stoppers.push(() => sinks.close());
+    stoppers.push({ name: "sinks", first: false, stop: () => sinks.close() });
     progress("slack sink", sinks.slack.apiUrl);
     progress("zendesk sink", sinks.zendesk.url);
 
@@ -201,7 +211,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       env: { ...S3_CREDENTIALS, AWS_ENDPOINT_URL: s3Endpoint, AWS_ENDPOINT_URL_S3: s3Endpoint },
       scenarioPath: modelScenario,
     });
-    stoppers.push(() => emulator.close());
+    stoppers.push({ name: "anyscale emulator", first: false, stop: () => emulator.close() });
     const created = await createComputeConfigs(
       { url: emulator.url, token: anyscaleToken },
       computeConfigs,
@@ -239,7 +249,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await seeding.catch(() => undefined);
       throw e;
     });
-    stoppers.push(() => airflow.stop());
+    for (const p of airflow.processes) stoppers.push({ name: p.name, first: true, stop: () => p.stop() });
     processes.push(...airflow.processes);
     const parsed = await airflow.dagsParsed(dags);
     progress("airflow dags", `${parsed.dags.length} parsed: ${parsed.dags.join(", ")}`);
