@@ -121,7 +121,7 @@ export function spawnManaged(
     get running() {
       return running;
     },
-    async stop(graceMs = 10_000) {
+    async stop(graceMs = 4000) {
       // SIGTERM to the leader only, as a container runtime does: Airflow's components then stop their own
       // workers in order (signalling those directly makes e.g. the triggerer wait for a lost child).
       const family = new Set([pid, ...descendants(pid)]);
@@ -129,7 +129,7 @@ export function spawnManaged(
       const deadline = Date.now() + graceMs;
       // A second SIGTERM after a while: Airflow's "signal again if you don't want to wait" (the triggerer
       // otherwise gives its trigger runner 10 s, the scheduler waits for running tasks).
-      const again = Date.now() + Math.min(3000, graceMs / 2);
+      const again = Date.now() + graceMs / 2;
       let signalledAgain = false;
       let lastScan = Date.now();
       while (isAlive(pid) && running && Date.now() < deadline) {
@@ -145,7 +145,8 @@ export function spawnManaged(
       }
       // Whatever outlived the leader (or the leader itself after the grace period): TERM, then KILL.
       let left = [...family].filter(isAlive);
-      if (left.length > 0) {
+      // A leader still alive after two SIGTERMs gets SIGKILL at once; orphaned workers get a SIGTERM first.
+      if (left.length > 0 && !left.includes(pid)) {
         signal(-pid, "SIGTERM");
         for (const p of left) signal(p, "SIGTERM");
         left = await waitGone(left, Date.now() + 2000);

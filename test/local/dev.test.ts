@@ -127,8 +127,10 @@ describe("npm run dev", () => {
     expect(out).toContain("local stack: stopped");
     expect(family.filter(isAlive)).toEqual([]);
     for (const port of ports) expect(await portIsFree(port)).toBe(true);
+    const stopped = out.split("\n").filter((l) => l.startsWith("  stopped"));
     console.log(
-      `npm run dev: URL after ${(readyMs / 1000).toFixed(1)} s, stopped in ${(stopMs / 1000).toFixed(1)} s, ${family.length} processes, ${ports.length} ports`,
+      `npm run dev: URL after ${(readyMs / 1000).toFixed(1)} s, stopped in ${(stopMs / 1000).toFixed(1)} s, ` +
+        `${family.length} processes, ${ports.length} ports\n${stopped.join("\n")}`,
     );
   }, 240_000);
 });
