@@ -1,5 +1,13 @@
 import { definePipeline } from "../src/model/index.js";
-import { DATASET_ASSET, DATASET_ROOT, DEFAULT_ARGS, OWNER, runUri } from "./shared/platform.js";
+import {
+  AI_TEAM_CHANNEL,
+  DATASET_ASSET,
+  DATASET_ROOT,
+  DEFAULT_ARGS,
+  OWNER,
+  runUri,
+  SLACK_CONN_ID,
+} from "./shared/platform.js";
 
 const DAG_ID = "llm_data_update";
 const SINCE = { macro: "run_after_minus_7d_iso" } as const;
@@ -64,6 +72,7 @@ export default definePipeline({
   },
   defaultArgs: { ...DEFAULT_ARGS, executionTimeoutSeconds: 3600 },
   maxActiveRuns: 1,
+  failureAlert: { connection: SLACK_CONN_ID, channel: AI_TEAM_CHANNEL },
   tasks: [
     {
       kind: "group",

@@ -14,6 +14,8 @@ import {
   SERVICE_SPEC,
   TRAINING_PARAMS,
   WORKLOADS_DIR,
+  AI_TEAM_CHANNEL,
+  SLACK_CONN_ID,
 } from "./shared/platform.js";
 
 const DAG_ID = "llm_finetune_deploy";
@@ -59,6 +61,7 @@ export default definePipeline({
   },
   defaultArgs: DEFAULT_ARGS,
   maxActiveRuns: 1,
+  failureAlert: { connection: SLACK_CONN_ID, channel: AI_TEAM_CHANNEL },
   dagrunTimeoutSeconds: 12 * 3600,
   tasks: [
     {

@@ -15,6 +15,7 @@ import {
   SERVICE_NAME,
   SERVICE_SPEC,
   SLACK_CONN_ID,
+  AI_TEAM_CHANNEL,
   TRAINING_PARAMS,
   WORKLOADS_DIR,
 } from "./shared/platform.js";
@@ -95,6 +96,7 @@ export default definePipeline({
   defaultArgs: DEFAULT_ARGS,
   maxActiveRuns: 1,
   dagrunTimeoutSeconds: 16 * 3600,
+  failureAlert: { connection: SLACK_CONN_ID, channel: AI_TEAM_CHANNEL },
   tasks: [
     {
       kind: "group",

@@ -124,6 +124,8 @@ export const EVAL_SETTINGS = { concurrency: 16, timeoutSeconds: 60, maxRetries: 
 
 /** The Slack connection the pipelines post with (infra provisions it; never chosen per run). */
 export const SLACK_CONN_ID = "slack_api_default";
+/** Where failure alerts go (every task's on_failure_callback names the failed step). */
+export const AI_TEAM_CHANNEL = "#ai-team";
 
 /** A dataset version folder (`s3://.../datasets/viggo/<version>`), no trailing slash. */
 export const DATASET_URI_PATTERN = "^(s3|file)://[A-Za-z0-9._/-]+[A-Za-z0-9._-]$";

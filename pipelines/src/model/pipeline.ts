@@ -4,10 +4,10 @@
  */
 import { z } from "zod";
 import { cronProblem } from "./cron.js";
-import { ASSET_URI_PATTERN, PARAM_NAME_PATTERN } from "./names.js";
+import { ASSET_URI_PATTERN, PARAM_NAME_PATTERN, SLACK_CHANNEL_PATTERN } from "./names.js";
 import { paramDefaultProblem, ParamSpecSchema } from "./params.js";
 import { PlainString } from "./refs.js";
-import { DagId, TaskOrGroupSchema } from "./tasks.js";
+import { ConnectionId, DagId, TaskOrGroupSchema } from "./tasks.js";
 import { checkPipelineSemantics } from "./semantics.js";
 
 /** `schedule=None`: runs only when triggered (UI, API, another pipeline). */
@@ -87,6 +87,19 @@ const PipelineObject = z.strictObject({
   maxActiveTasks: z.int().min(1).optional().describe("max_active_tasks."),
   dagrunTimeoutSeconds: z.int().positive().optional().describe("dagrun_timeout."),
   tasks: z.array(TaskOrGroupSchema).min(1),
+  failureAlert: z
+    .strictObject({
+      connection: ConnectionId.describe("Slack API connection id."),
+      channel: z
+        .string()
+        .regex(SLACK_CHANNEL_PATTERN, { message: "must be a Slack channel id (C0123ABC) or #name" })
+        .describe("Channel the alert goes to."),
+    })
+    .optional()
+    .describe(
+      "A Slack message naming the failed step, posted when a task fails for good (after its last retry): " +
+        "every task's on_failure_callback.",
+    ),
 });
 
 export type PipelineShape = z.infer<typeof PipelineObject>;

@@ -256,6 +256,7 @@ class DagWriter {
       ["retry_exponential_backoff", d.retryExponentialBackoff ? "True" : "False"],
       ...(d.maxRetryDelaySeconds === undefined ? [] : [["max_retry_delay", seconds(d.maxRetryDelaySeconds)]]),
       ["execution_timeout", seconds(d.executionTimeoutSeconds)],
+      ...(p.failureAlert === undefined ? [] : [["on_failure_callback", this.failureAlert(p.failureAlert)]]),
     ]
       .sort(([a], [b]) => compareStrings(a!, b!))
       .map(([k, v]) => `${pyStr(k!)}: ${v}`)
@@ -292,6 +293,11 @@ class DagWriter {
       // Jinja drops one trailing newline by default; keep literal text exactly as written.
       ["jinja_environment_kwargs", `{"keep_trailing_newline": True}`],
     ]);
+  }
+
+  private failureAlert(alert: NonNullable<Pipeline["failureAlert"]>): string {
+    this.imports.add(RUNTIME_MODULE, "SlackFailureAlert");
+    return `SlackFailureAlert(slack_conn_id=${pyStr(alert.connection)}, channel=${pyStr(alert.channel)})`;
   }
 
   private param(spec: Pipeline["params"][string]): string {

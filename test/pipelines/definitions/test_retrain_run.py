@@ -108,6 +108,20 @@ def test_a_canary_that_never_gets_healthy_is_rolled_back(runs: dict[str, Any]) -
     assert run["service"]["primary"]["id"] == "v1" and run["service"]["canary"] is None
 
 
+def failure_alerts(run: dict[str, Any]) -> list[str]:
+    return [c[2] for c in kinds(run, "slack") if c[2].startswith(":x:")]
+
+
+def test_a_failed_step_is_named_in_one_slack_alert(runs: dict[str, Any]) -> None:
+    assert [len(failure_alerts(runs[n])) for n in ("promote", "keep")] == [0, 0]
+    (evaluation,) = failure_alerts(runs["eval_fails"])
+    assert "step `evaluate.champion_and_challenger` failed" in evaluation
+    (canary,) = failure_alerts(runs["canary_never_healthy"])
+    assert "step `deploy.silent_rollout` failed" in canary and "rolled back" in canary
+    (finetune,) = failure_alerts(runs["finetune_hangs"])
+    assert "step `finetune.train_challenger` failed" in finetune and "terminated" in finetune
+
+
 def test_no_secret_on_any_command_line_and_adapter_per_run(runs: dict[str, Any]) -> None:
     for run in runs.values():
         for _, name, entrypoint in kinds(run, "job"):

@@ -390,3 +390,38 @@ class TriggerPipeline(BaseOperator):
 
     def execute_complete(self, context: Any, event: Any) -> Any:
         return self._delegate().execute_complete(context, event)
+
+
+class SlackFailureAlert:
+    """`on_failure_callback` of every task of a pipeline with a `failureAlert`: names the step that failed.
+
+    Runs in the failed task's process after its last try (Airflow calls `on_retry_callback`, not this, for
+    tries that will be retried), so exactly the failed step is named; tasks skipped as upstream_failed post
+    nothing. Only the first line of the error goes to Slack (job logs stay in the task log). A failure to post
+    is logged, never raised: it must not mask the task's own failure.
+    """
+
+    def __init__(self, *, slack_conn_id: str, channel: str) -> None:
+        self.slack_conn_id = slack_conn_id
+        self.channel = channel
+
+    def message(self, context: Any) -> str:
+        ti = context["ti"]
+        error = str(context.get("exception") or "no error recorded").strip().splitlines() or [""]
+        first = error[0][:300]
+        return (
+            f":x: `{ti.dag_id}` run `{context['run_id']}`: step `{ti.task_id}` failed "
+            f"(try {ti.try_number}): {first}"
+        )
+
+    def __call__(self, context: Any) -> None:
+        import logging
+
+        try:
+            from airflow.providers.slack.hooks.slack import SlackHook
+
+            SlackHook(slack_conn_id=self.slack_conn_id).call(
+                "chat.postMessage", json={"channel": self.channel, "text": self.message(context)}
+            )
+        except Exception:  # the task already failed; the alert's own failure goes to the log
+            logging.getLogger(__name__).exception("could not post the failure alert to %s", self.channel)

@@ -7,7 +7,7 @@ from airflow.providers.amazon.aws.assets.s3 import create_asset
 from airflow.providers.standard.decorators.python import python_task
 from airflow.providers.standard.decorators.short_circuit import short_circuit_task
 from airflow.sdk import DAG, Param, TaskGroup
-from llm_workloads.airflow_runtime.operators import SlackPost, TriggerPipeline
+from llm_workloads.airflow_runtime.operators import SlackFailureAlert, SlackPost, TriggerPipeline
 
 with DAG(
     dag_id="llm_data_update",
@@ -22,6 +22,7 @@ with DAG(
     default_args={
         "execution_timeout": timedelta(seconds=3600),
         "max_retry_delay": timedelta(seconds=1800),
+        "on_failure_callback": SlackFailureAlert(slack_conn_id="slack_api_default", channel="#ai-team"),
         "owner": "ml-platform",
         "retries": 2,
         "retry_delay": timedelta(seconds=300),

@@ -8,6 +8,7 @@ from llm_workloads.airflow_runtime.operators import (
     AnyscaleJob,
     AnyscaleServiceRollout,
     AnyscaleServiceTeardown,
+    SlackFailureAlert,
 )
 
 with DAG(
@@ -24,6 +25,7 @@ with DAG(
     default_args={
         "execution_timeout": timedelta(seconds=10800),
         "max_retry_delay": timedelta(seconds=1800),
+        "on_failure_callback": SlackFailureAlert(slack_conn_id="slack_api_default", channel="#ai-team"),
         "owner": "ml-platform",
         "retries": 2,
         "retry_delay": timedelta(seconds=300),
