@@ -197,3 +197,18 @@ def test_the_deployment_can_cap_the_poll_interval(monkeypatch: pytest.MonkeyPatc
     assert max_poll_interval() == float("inf")
     monkeypatch.setenv("AIRFLOW__LLM_PLATFORM__MAX_POLL_INTERVAL_SECONDS", "0.5")
     assert max_poll_interval() == 0.5
+
+
+def test_the_deployment_can_cap_every_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from llm_workloads.airflow_runtime.operators import AnyscaleJob, _remaining_seconds
+
+    op = AnyscaleJob(
+        task_id="j", conn_id="c", name="n", entrypoint="true", execution_timeout=timedelta(hours=1)
+    )
+    monkeypatch.delenv("AIRFLOW__LLM_PLATFORM__MAX_WAIT_SECONDS", raising=False)
+    assert _remaining_seconds(op, 7200) == 3600  # execution_timeout bounds the wait
+    assert _remaining_seconds(op, 60) == 60
+    monkeypatch.setenv("AIRFLOW__LLM_PLATFORM__MAX_WAIT_SECONDS", "20")
+    assert _remaining_seconds(op, 60) == 20

@@ -37,9 +37,15 @@ class AnyscaleTaskFailed(RuntimeError):
 
 
 def _remaining_seconds(operator: BaseOperator, wanted: float) -> float:
-    """`wanted`, capped by the task's execution_timeout: a deferred wait must not outlive the task's limit."""
+    """`wanted`, capped by the task's execution_timeout (a deferred wait must not outlive the task's limit)
+    and by `[llm_platform] max_wait_seconds` (env `AIRFLOW__LLM_PLATFORM__MAX_WAIT_SECONDS`), a deployment
+    wide cap the local stack sets so that a canary that never gets healthy fails in seconds, not after the 45
+    minutes a real GPU rollout is given."""
+    from airflow.configuration import conf
+
     timeout = operator.execution_timeout
-    return wanted if timeout is None else min(wanted, timeout.total_seconds())
+    capped = wanted if timeout is None else min(wanted, timeout.total_seconds())
+    return min(capped, conf.getfloat("llm_platform", "max_wait_seconds", fallback=float("inf")))
 
 
 def _without_none(params: dict[str, Any]) -> dict[str, Any]:
