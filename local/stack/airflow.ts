@@ -99,6 +99,8 @@ export function airflowEnv(opts: AirflowOptions, secrets: Record<string, string>
     // Two cores: one parser process is enough for three DAG files.
     AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES: "1",
     AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK: "False",
+    // Local jobs and services take seconds: the runtime's triggers poll the emulator every second at most.
+    AIRFLOW__LLM_PLATFORM__MAX_POLL_INTERVAL_SECONDS: "1",
     ...secrets,
     ...opts.wiring,
     ...opts.config,
