@@ -34,6 +34,8 @@ export interface AirflowPaths {
   dagsFolder: string;
   logDir: string;
   cacheDir: string;
+  /** Where started group leaders are recorded (stopLeftovers). */
+  pidFile: string;
 }
 
 export interface AirflowOptions extends AirflowPaths {
@@ -181,6 +183,7 @@ export async function startAirflow(
           // The repository root: jobs' working_dir (pipelines/workloads) is relative to it, as in `npm run` scripts.
           cwd: opts.repo,
           logFile: join(opts.logDir, `airflow-${component}.log`),
+          pidFile: opts.pidFile,
         }),
       );
     }

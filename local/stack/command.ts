@@ -41,7 +41,8 @@ export function processStopSignal(): StopSignal {
   return new Promise((resolve) => {
     // `on`, not `once`: Ctrl-C reaches this process more than once (from the terminal, relayed by npm), and
     // a second signal without a listener would kill it before its children are stopped.
-    for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => resolve(sig));
+    // SIGHUP too: closing the terminal would otherwise end this process and orphan the stack.
+    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => resolve(sig));
   });
 }
 

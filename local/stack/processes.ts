@@ -2,7 +2,7 @@
 // (SIGTERM, then SIGKILL after a grace period) together with any descendant that left the group, so Ctrl-C
 // leaves nothing running.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { openSync, closeSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync } from "node:fs";
 
 export interface ManagedProcess {
   readonly name: string;
@@ -18,6 +18,37 @@ export interface SpawnOptions {
   env: NodeJS.ProcessEnv;
   cwd: string;
   logFile: string;
+  /** Each started group leader is recorded here (pid and start time), for `stopLeftovers`. */
+  pidFile?: string;
+}
+
+/** The start time `ps` reports for a pid ("" when it is gone): with the pid, it identifies one process. */
+function startTime(pid: number): string {
+  try {
+    return execFileSync("ps", ["-p", String(pid), "-o", "lstart="], { encoding: "utf8" }).trim();
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Kills the process groups a run recorded in `pidFile` that are still alive: what is left when the stack's
+ * own process was killed (SIGKILL, a crash) before it could stop its children. A pid counts only if its
+ * start time is the recorded one, so a reused pid is never touched.
+ */
+export function stopLeftovers(pidFile: string): number {
+  if (!existsSync(pidFile)) return 0;
+  let stopped = 0;
+  for (const line of readFileSync(pidFile, "utf8").split("\n")) {
+    if (!line.trim()) continue;
+    const { pid, started } = JSON.parse(line) as { pid: number; started: string };
+    if (started && startTime(pid) === started) {
+      signal(-pid, "SIGKILL");
+      signal(pid, "SIGKILL");
+      stopped += 1;
+    }
+  }
+  return stopped;
 }
 
 /** pid -> parent pid of every process on the machine (`ps` works on Linux and macOS). */
@@ -102,6 +133,8 @@ export function spawnManaged(
   }
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${name}: could not start ${command}`);
+  if (opts.pidFile)
+    appendFileSync(opts.pidFile, `${JSON.stringify({ pid, started: startTime(pid), name })}\n`);
   let running = true;
   const exited = new Promise<number | string>((resolve) => {
     child.once("exit", (code, sig) => {

@@ -25,7 +25,13 @@ export interface SeedReport {
   drop: string;
 }
 
-export async function startS3(venv: string, port: number, logDir: string, cwd: string): Promise<RunningS3> {
+export async function startS3(
+  venv: string,
+  port: number,
+  logDir: string,
+  cwd: string,
+  pidFile: string,
+): Promise<RunningS3> {
   const process_ = spawnManaged(
     "s3 (moto)",
     join(venv, "bin", "moto_server"),
@@ -34,6 +40,7 @@ export async function startS3(venv: string, port: number, logDir: string, cwd: s
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? cwd, ...S3_CREDENTIALS },
       cwd,
       logFile: join(logDir, "moto.log"),
+      pidFile,
     },
   );
   const endpoint = `http://127.0.0.1:${port}`;

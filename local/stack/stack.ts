@@ -13,7 +13,7 @@ import { CliError } from "../../pipelines/src/cli/errors.js";
 import { startAirflow, type RunningAirflow } from "./airflow.js";
 import { cloudNames, createComputeConfigs, devComputeConfigs } from "./computeConfigs.js";
 import { freePort } from "./ports.js";
-import type { ManagedProcess } from "./processes.js";
+import { stopLeftovers, type ManagedProcess } from "./processes.js";
 import { S3_CREDENTIALS, seedS3, startS3, type RunningS3, type SeedReport } from "./s3.js";
 
 export const REPO = resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -122,12 +122,16 @@ export function wiring(w: {
 
 /** Marks a directory as a stack state dir, the only kind `startLocalStack` wipes. */
 const STATE_MARKER = ".local-stack-state";
+/** Group leaders started by a run (see processes.ts `stopLeftovers`). */
+export const PID_FILE = "pids.jsonl";
 
 /** Empties the state dir of an earlier run; refuses a non-empty directory that is not one. */
 function prepareStateDir(stateDir: string): void {
   if (existsSync(stateDir) && readdirSync(stateDir).length > 0 && !existsSync(join(stateDir, STATE_MARKER))) {
     throw new CliError(`--state-dir ${stateDir}: not empty and not a local-stack state dir; choose another`);
   }
+  // Process groups an earlier run could not stop (it was killed) go first; a pid must also match its start time.
+  stopLeftovers(join(stateDir, PID_FILE));
   rmSync(stateDir, { recursive: true, force: true });
   mkdirSync(stateDir, { recursive: true });
   writeFileSync(join(stateDir, STATE_MARKER), "state of `npm run dev`; wiped at each start\n");
@@ -182,7 +186,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const [s3Port, airflowPort] = [await freePort(), options.airflowPort || (await freePort())];
     const s3Endpoint = `http://127.0.0.1:${s3Port}`;
     const rendering = renderDags(join(stateDir, "build"));
-    const s3: RunningS3 = await startS3(venv, s3Port, logDir, stateDir);
+    const s3: RunningS3 = await startS3(venv, s3Port, logDir, stateDir, join(stateDir, PID_FILE));
     stoppers.push({ name: s3.process.name, first: false, stop: () => s3.process.stop() });
     processes.push(s3.process);
     progress("s3 (moto)", s3.endpoint);
@@ -240,6 +244,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         dagsFolder: join(stateDir, "build", "dags"),
         logDir,
         cacheDir,
+        pidFile: join(stateDir, PID_FILE),
         port: airflowPort,
         wiring: env,
         ...(options.airflowConfig ? { config: options.airflowConfig } : {}),

@@ -56,38 +56,73 @@ function hexAddress(hex: string): string {
       : hex;
 }
 
+interface Dev {
+  child: ChildProcess;
+  out: () => string;
+  /** npm's own exit: the signal (as a shell shows ^C) or the exit code. */
+  exited: Promise<string>;
+  readyMs: number;
+}
+
+/** `npm run dev` in its own process group (SIGINT to the group is what a terminal's Ctrl-C sends). */
+async function startDev(stateDir: string, spawned: ChildProcess[]): Promise<Dev> {
+  const started = Date.now();
+  const child = spawn("npm", ["run", "dev", "--silent", "--", "--state-dir", stateDir], {
+    cwd: REPO,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  spawned.push(child);
+  let out = "";
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<string>((resolve) =>
+    child.once("exit", (code, sig) => resolve(sig ?? String(code))),
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (out.includes("Ctrl-C stops everything")) resolve();
+    });
+    void exited.then((code) => reject(new Error(`dev exited ${code} before it was ready:\n${out}\n${err}`)));
+  });
+  return { child, out: () => out, exited, readyMs: Date.now() - started };
+}
+
 describe("npm run dev", () => {
   const stateDir = mkdtempSync(join(tmpdir(), "local-stack-"));
-  let child: ChildProcess | undefined;
+  const spawned: ChildProcess[] = [];
+  const families: number[][] = [];
   afterAll(() => {
-    if (child?.pid && isAlive(child.pid)) process.kill(-child.pid, "SIGKILL");
+    // A failed assertion must not leave a stack behind: every group seen gets SIGKILL.
+    for (const pid of [...spawned.map((c) => c.pid ?? 0), ...families.flat()]) {
+      if (pid > 0 && isAlive(pid)) {
+        for (const target of [-pid, pid]) {
+          try {
+            process.kill(target, "SIGKILL");
+          } catch {
+            // not a group leader, or gone
+          }
+        }
+      }
+    }
     rmSync(stateDir, { recursive: true, force: true });
   });
 
   it("starts on loopback, prints the login, and Ctrl-C leaves no process or port behind", async () => {
-    const started = Date.now();
-    child = spawn("npm", ["run", "dev", "--silent", "--", "--state-dir", stateDir], {
-      cwd: REPO,
-      detached: true, // its own group: SIGINT to the group is what a terminal's Ctrl-C sends
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
-    // npm's own exit after Ctrl-C: the signal (as a shell shows ^C), or 0.
-    const exited = new Promise<string>((resolve) =>
-      child?.once("exit", (code, sig) => resolve(sig ?? String(code))),
-    );
-    await new Promise<void>((resolve, reject) => {
-      child?.stdout?.on("data", (d: Buffer) => {
-        out += d.toString();
-        if (out.includes("Ctrl-C stops everything")) resolve();
-      });
-      void exited.then((code) =>
-        reject(new Error(`dev exited ${code} before it was ready:\n${out}\n${err}`)),
-      );
-    });
-    const readyMs = Date.now() - started;
+    // A first run killed outright (no chance to stop its children): the next start must end what it left.
+    const crashed = await startDev(stateDir, spawned);
+    const orphans = descendants(crashed.child.pid as number);
+    families.push(orphans);
+    process.kill(-(crashed.child.pid as number), "SIGKILL");
+    await crashed.exited;
+    expect(orphans.filter(isAlive).length).toBeGreaterThanOrEqual(5); // its detached groups outlive it
+
+    const dev = await startDev(stateDir, spawned);
+    const { child, readyMs } = dev;
+    expect(orphans.filter(isAlive)).toEqual([]);
+    const out = dev.out();
+    const exited = dev.exited;
 
     const url = /^Airflow\s+(http:\/\/127\.0\.0\.1:\d+)$/m.exec(out)?.[1];
     const login = /^login\s+(\S+) \/ (\S+)$/m.exec(out);
@@ -115,6 +150,7 @@ describe("npm run dev", () => {
     expect(out).not.toMatch(/sss_|xoxb-|zd-local-/); // tokens stay in the environment
 
     const family = [child.pid as number, ...descendants(child.pid as number)];
+    families.push(family);
     const sockets = family.flatMap(listeningSockets);
     expect(sockets.length).toBeGreaterThanOrEqual(5); // moto, Airflow API, emulator, two sinks
     expect(sockets.filter((s) => !s.startsWith("127.0.0.1:"))).toEqual([]);
@@ -124,10 +160,13 @@ describe("npm run dev", () => {
     process.kill(-(child.pid as number), "SIGINT");
     expect(["0", "SIGINT"]).toContain(await exited);
     const stopMs = Date.now() - stopAt;
-    expect(out).toContain("local stack: stopped");
+    expect(dev.out()).toContain("local stack: stopped");
     expect(family.filter(isAlive)).toEqual([]);
     for (const port of ports) expect(await portIsFree(port)).toBe(true);
-    const stopped = out.split("\n").filter((l) => l.startsWith("  stopped"));
+    const stopped = dev
+      .out()
+      .split("\n")
+      .filter((l) => l.startsWith("  stopped"));
     console.log(
       `npm run dev: URL after ${(readyMs / 1000).toFixed(1)} s, stopped in ${(stopMs / 1000).toFixed(1)} s, ` +
         `${family.length} processes, ${ports.length} ports\n${stopped.join("\n")}`,
