@@ -52,10 +52,25 @@ function inherited(from: NodeJS.ProcessEnv): Record<string, string> {
   return out;
 }
 
+/** One process the runtime started: a job (all its attempts) or a service version's server. */
+export interface RuntimeProcess {
+  readonly kind: "job" | "version";
+  /** Job id, or service version id. */
+  readonly id: string;
+  /** Job name, or service name. */
+  readonly name: string;
+  /** Service version name (versions only). */
+  readonly version?: string;
+  readonly alive: boolean;
+  readonly startedMs?: number;
+  readonly endedMs?: number;
+}
+
 export class LocalRuntime implements Runtime {
   readonly packages: PackageStore;
   readonly #jobs: LocalJob[] = [];
   readonly #servers: VersionServer[] = [];
+  readonly #labels = new Map<LocalJob | VersionServer, { id: string; name: string; version?: string }>();
   readonly #routers: ServiceRouter[] = [];
   #onChange: () => void = () => {};
 
@@ -151,6 +166,7 @@ export class LocalRuntime implements Runtime {
       onChange: this.#notify(onChange),
     });
     this.#jobs.push(local);
+    this.#labels.set(local, { id: job.id, name: job.name });
     return local;
   }
 
@@ -186,6 +202,7 @@ export class LocalRuntime implements Runtime {
       onChange: this.#notify(onChange),
     });
     this.#servers.push(server);
+    this.#labels.set(server, { id: version.id, name: service.name, version: version.version });
     return server;
   }
 
@@ -194,6 +211,34 @@ export class LocalRuntime implements Runtime {
     await router.listen();
     this.#routers.push(router);
     return router;
+  }
+
+  /**
+   * Every process started so far, alive or not: what an outside observer (the e2e) reads to prove nothing was
+   * left running. A job is alive until it is terminal and its process group is gone.
+   */
+  inventory(): RuntimeProcess[] {
+    const jobs = this.#jobs.map((j): RuntimeProcess => {
+      const first = j.attempts[0];
+      const last = j.attempts.at(-1);
+      const terminal = ["SUCCESS", "OUT_OF_RETRIES", "TERMINATED"].includes(j.state);
+      return {
+        kind: "job",
+        ...(this.#labels.get(j) as { id: string; name: string }),
+        alive: !terminal || last?.status === "RUNNING",
+        ...(first ? { startedMs: first.startedMs } : {}),
+        ...(terminal && last?.finishedMs !== undefined ? { endedMs: last.finishedMs } : {}),
+      };
+    });
+    const versions = this.#servers.map(
+      (s): RuntimeProcess => ({
+        kind: "version",
+        ...(this.#labels.get(s) as { id: string; name: string; version: string }),
+        alive: s.alive,
+        ...s.lifetime,
+      }),
+    );
+    return [...jobs, ...versions];
   }
 
   /** Kill every job's process group and every version server, close the routers; resolves when all are gone. */

@@ -257,9 +257,15 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   let faults: FaultOptions = {};
   const setFaults = (f: FaultOptions) => {
     faults = { ...faults, ...f };
-    for (const n of f.failingJobNames ?? []) state.failingJobNames.add(n);
-    for (const n of f.unhealthyServiceNames ?? []) state.unhealthyServiceNames.add(n);
-    for (const n of f.templatesInUse ?? []) state.templatesInUse.add(n);
+    // A list that is given replaces the one in force (an empty list clears it); one left out is kept.
+    const replace = (set: Set<string>, names: readonly string[] | undefined) => {
+      if (names === undefined) return;
+      set.clear();
+      for (const n of names) set.add(n);
+    };
+    replace(state.failingJobNames, f.failingJobNames);
+    replace(state.unhealthyServiceNames, f.unhealthyServiceNames);
+    replace(state.templatesInUse, f.templatesInUse);
   };
   setFaults(opts.faults ?? {});
   const routes = buildRoutes(state, {
@@ -330,6 +336,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
         }
         if (method === "GET" && url.pathname === "/_emulator/stats") {
           return send(res, 200, { ...stats, counters: state.counters });
+        }
+        if (method === "GET" && url.pathname === "/_emulator/processes") {
+          return send(res, 200, { processes: runtime?.inventory() ?? [] });
         }
         const svc = /^\/_emulator\/services\/([^/]+)\/(history|processes)$/.exec(url.pathname);
         if (method === "GET" && svc) {

@@ -35,6 +35,8 @@ export class VersionServer {
   #stopped = false;
   #exited: Promise<void> = Promise.resolve();
   #error: string | null = null;
+  #startedMs?: number;
+  #endedMs?: number;
 
   constructor(readonly spec: VersionServerSpec) {
     mkdirSync(spec.dir, { recursive: true });
@@ -88,6 +90,7 @@ export class VersionServer {
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.#child = child;
+    this.#startedMs = Date.now();
     this.#exited = new Promise((resolve) => child.once("close", () => resolve()));
     child.stderr?.pipe(log);
     const deadline = setTimeout(
@@ -98,6 +101,7 @@ export class VersionServer {
       clearTimeout(deadline);
       log.end();
       this.#child = undefined;
+      this.#endedMs = Date.now();
       this.#set("UNHEALTHY", `Replica exited (${code !== null ? `code ${code}` : `signal ${signal}`}).`);
     });
     child.once("error", (e) => this.#set("UNHEALTHY", `Could not start the replica: ${e.message}`));
@@ -159,6 +163,16 @@ export class VersionServer {
       clearTimeout(t);
     }
     this.spec.onChange?.();
+  }
+
+  /** When its process started and ended (epoch ms; undefined: not yet). */
+  get lifetime(): { startedMs?: number; endedMs?: number } {
+    return { startedMs: this.#startedMs, endedMs: this.#endedMs };
+  }
+
+  /** Whether its process is alive (started and not yet exited). */
+  get alive(): boolean {
+    return this.#child !== undefined;
   }
 
   /** pid of the server process (tests check it is gone after a rollback). */

@@ -1,0 +1,533 @@
+// The e2e scenarios (issue 10 §5). Each drives real DAG runs through Airflow's REST API and checks the outcome
+// from outside: S3 objects, the emulator's services, jobs and processes, the Slack sink, Airflow's own run,
+// task-instance and asset-event records. They run in order on one stack and hand state on: the champion that
+// the first deployment creates is what every later scenario must leave serving.
+import type { AirflowClient, DagRun } from "./airflow.js";
+import { runStamp } from "./airflow.js";
+import type { EmulatorView, FaultSettings, S3Reader, ServiceView, SlackSink } from "./observers.js";
+import {
+  BASE_MODEL,
+  DATASET_ROOT,
+  LORA_ROOT,
+  RUNS_ROOT,
+  SERVICE_NAME,
+} from "../../pipelines/definitions/shared/platform.js";
+
+export const FINETUNE_DAG = "llm_finetune_deploy";
+export const DATA_DAG = "llm_data_update";
+export const RETRAIN_DAG = "llm_retrain_rollout";
+/** The data update's default `retrain_threshold` (pipelines/definitions/llm_data_update.ts). */
+const RETRAIN_THRESHOLD = 500;
+const RUN_TIMEOUT_MS = 240_000;
+/** How long a rolled-back or replaced version's server, or a job's processes, may take to go once a run ended. */
+const SETTLE_MS = 3_000;
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export class Checks {
+  readonly list: Check[] = [];
+
+  that(name: string, ok: boolean, detail = ""): boolean {
+    this.list.push({ name, ok, detail });
+    return ok;
+  }
+
+  equal(name: string, got: unknown, want: unknown): boolean {
+    const ok = JSON.stringify(got) === JSON.stringify(want);
+    return this.that(
+      name,
+      ok,
+      ok ? JSON.stringify(got) : `got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`,
+    );
+  }
+}
+
+/** Model behaviour per adapter for the service versions (local_service.py's scenario file). */
+export interface ModelScenario {
+  default: { accuracy: number };
+  adapters?: Record<string, { accuracy: number }>;
+}
+
+export interface World {
+  airflow: AirflowClient;
+  s3: S3Reader;
+  slack: SlackSink;
+  emulator: EmulatorView;
+  /** Replaces the model scenario the running service versions play (they re-read it when it changes). */
+  setModels(models: ModelScenario): void;
+  log(line: string): void;
+  /** What scenarios hand on. */
+  champion?: { adapter: string; version: string };
+  /** The dataset version the data update built at the threshold, and the retrain run it triggered. */
+  bigDataset?: string;
+  triggeredRun?: string;
+}
+
+export interface ScenarioOutcome {
+  /** Runs that ended (their end time starts the "left running" clock). */
+  runs: DagRun[];
+}
+
+export interface Scenario {
+  name: string;
+  run(world: World, checks: Checks): Promise<ScenarioOutcome>;
+}
+
+const adapterOf = (run: DagRun) => `viggo-${runStamp(run.run_after)}`;
+const runRoot = (dagId: string, run: DagRun) => `${RUNS_ROOT}/${dagId}/${runStamp(run.run_after)}`;
+
+async function trigger(world: World, dagId: string, conf: Record<string, unknown> = {}): Promise<DagRun> {
+  const run = await world.airflow.trigger(dagId, conf);
+  world.log(`${dagId} ${run.dag_run_id} triggered ${JSON.stringify(conf)}`);
+  return finish(world, dagId, run.dag_run_id);
+}
+
+async function finish(
+  world: World,
+  dagId: string,
+  runId: string,
+  onPoll?: () => Promise<void>,
+): Promise<DagRun> {
+  const run = await world.airflow.waitForRun(dagId, runId, RUN_TIMEOUT_MS, onPoll);
+  world.log(`${dagId} ${runId} ${run.state}`);
+  return run;
+}
+
+async function service(world: World): Promise<ServiceView> {
+  const s = await world.emulator.service(SERVICE_NAME);
+  if (!s) throw new Error(`emulator: no service ${SERVICE_NAME}`);
+  return s;
+}
+
+/** The champion keeps serving: the service runs one version, the champion's, at 100 %, and answers users. */
+async function championServes(world: World, c: Checks, label: string): Promise<ServiceView> {
+  const champion = world.champion;
+  const s = await service(world);
+  c.equal(`${label}: service state`, s.current_state, "RUNNING");
+  c.equal(`${label}: primary version`, s.primary_version?.version, champion?.version);
+  c.equal(`${label}: primary weight`, s.primary_version?.weight, 100);
+  c.equal(`${label}: canary`, s.canary_version?.version ?? null, null);
+  const answer = await world.emulator.query(s, `${BASE_MODEL}:${champion?.adapter ?? "?"}`);
+  c.equal(`${label}: a user request is answered by`, answer, { status: 200, servedBy: champion?.version });
+  return s;
+}
+
+/** Items both evaluations scored (ids), from the results folders the evaluation summaries point at. */
+async function itemIds(world: World, summaryUri: string): Promise<string[]> {
+  const summary = await world.s3.json<{ results_uri: string }>(summaryUri);
+  const rows = await world.s3.jsonl(`${summary.results_uri}/items.jsonl`);
+  return rows.map((r) => String(r.id)).sort();
+}
+
+async function postsSince(world: World, count: number): Promise<string[]> {
+  return (await world.slack.messages()).slice(count).map((m) => m.text);
+}
+
+async function failureAlerts(world: World, runId: string, since: number): Promise<string[]> {
+  return (await postsSince(world, since)).filter((t) => t.startsWith(":x:") && t.includes(runId));
+}
+
+/** Fine-tune and deploy: an adapter trained, the service at 100 % on it, evaluation results in S3. */
+const fineTuneAndDeploy: Scenario = {
+  name: "fine-tune and deploy",
+  async run(world, c) {
+    const started = await world.airflow.trigger(FINETUNE_DAG);
+    world.log(`${FINETUNE_DAG} ${started.dag_run_id} triggered`);
+    // While the Anyscale job runs, the task must be deferred (no worker slot held): watched from outside.
+    const seen = new Set<string>();
+    const run = await finish(world, FINETUNE_DAG, started.dag_run_id, async () => {
+      const [states, procs] = await Promise.all([
+        world.airflow.taskStates(FINETUNE_DAG, started.dag_run_id),
+        world.emulator.processes(),
+      ]);
+      const jobAlive = procs.some((p) => p.kind === "job" && p.name === "llm-finetune-initial" && p.alive);
+      if (jobAlive) seen.add(states["finetune.train"] ?? "none");
+    });
+    c.equal("run state", run.state, "success");
+    c.that(
+      "finetune.train is deferred while its job runs",
+      seen.has("deferred") && !seen.has("running"),
+      `task states seen while the emulator's job was alive: ${[...seen].join(", ") || "(none: the job was never seen alive)"}`,
+    );
+    const adapter = adapterOf(run);
+    for (const file of ["adapter_config.json", "adapter_model.safetensors"]) {
+      c.that(
+        `adapter ${file} in S3`,
+        await world.s3.exists(`${LORA_ROOT}/${adapter}/${file}`),
+        `${LORA_ROOT}/${adapter}`,
+      );
+    }
+    const manifest = await world.s3.json<{ adapter_name: string; arguments: { train_uri: string } }>(
+      `${runRoot(FINETUNE_DAG, run)}/adapter-manifest.json`,
+    );
+    c.equal("manifest names the adapter", manifest.adapter_name, adapter);
+    c.equal(
+      "trained on the curated dataset",
+      manifest.arguments.train_uri,
+      `${DATASET_ROOT}/curated-100/train.jsonl`,
+    );
+    const summary = await world.s3.json<{ model: string; results_uri: string }>(
+      `${runRoot(FINETUNE_DAG, run)}/evaluation/finetuned.json`,
+    );
+    c.equal("evaluated model", summary.model, `${BASE_MODEL}:${adapter}`);
+    const results = await world.s3.json<{ metrics?: Record<string, unknown> }>(
+      `${summary.results_uri}/results.json`,
+    );
+    c.that(
+      "evaluation results hold exact_match",
+      typeof results.metrics?.exact_match === "number",
+      JSON.stringify(results.metrics ?? {}).slice(0, 200),
+    );
+    const s = await service(world);
+    world.champion = { adapter, version: s.primary_version?.version ?? "?" };
+    await championServes(world, c, "service");
+    const history = await world.emulator.history(s.id);
+    // The first apply creates the service: Anyscale ignores canary_percent then, and the runtime sends none.
+    c.equal(
+      "one apply, creating the service",
+      history.map((h) => h.rollback ?? false),
+      [false],
+    );
+    return { runs: [run] };
+  },
+};
+
+/** Data update: bad records kept aside, a versioned dataset, the asset emitted, retraining only at the threshold. */
+const dataUpdate: Scenario = {
+  name: "data update",
+  async run(world, c) {
+    const retrainRunsBefore = new Set((await world.airflow.runs(RETRAIN_DAG)).map((r) => r.dag_run_id));
+    const postsBefore = (await world.slack.messages()).length;
+    // 1. The daily run the scheduler starts when the DAG is unpaused (catchup off: the latest 05:00), on the
+    //    seeded sources: fewer records than the threshold.
+    await world.airflow.unpause(DATA_DAG);
+    let scheduled: DagRun | undefined;
+    for (let i = 0; i < 60 && !scheduled; i++) {
+      scheduled = (await world.airflow.runs(DATA_DAG)).find((r) => r.run_type === "scheduled");
+      if (!scheduled) await new Promise((r) => setTimeout(r, 500));
+    }
+    if (!c.that("unpausing starts the daily run", scheduled !== undefined)) return { runs: [] };
+    const small = await finish(world, DATA_DAG, (scheduled as DagRun).dag_run_id);
+    c.equal("run 1 state", small.state, "success");
+    const smallUri = `${DATASET_ROOT}/${runStamp(small.run_after)}`;
+    const manifest = await world.s3.json<{
+      counts: Record<string, number>;
+      rejected_by_reason: Record<string, number>;
+    }>(`${smallUri}/manifest.json`);
+    const count = (manifest.counts.train ?? 0) + (manifest.counts.valid ?? 0) + (manifest.counts.test ?? 0);
+    c.that(
+      "run 1: a dataset version with train/valid/test",
+      count > 0 && (manifest.counts.test ?? 0) > 0,
+      JSON.stringify(manifest.counts),
+    );
+    c.that(
+      `run 1: fewer records than the threshold (${RETRAIN_THRESHOLD})`,
+      count < RETRAIN_THRESHOLD,
+      `${count}`,
+    );
+    const rejected = await world.s3.jsonl(`${smallUri}/rejected.jsonl`);
+    c.that(
+      "rejected records kept aside, each with its reason",
+      rejected.length === manifest.counts.rejected &&
+        rejected.length > 0 &&
+        rejected.every((r) => typeof r.reason === "string" && r.reason),
+      `${rejected.length} rejected: ${JSON.stringify(manifest.rejected_by_reason)}`,
+    );
+    for (const reason of ["invalid JSON", "not a chat record", "label does not parse"]) {
+      c.that(
+        `the drop's bad line kept aside: ${reason}`,
+        rejected.some((r) => String(r.reason).startsWith(reason)),
+      );
+    }
+    const events = await world.airflow.assetEvents(DATA_DAG, small.dag_run_id);
+    c.equal(
+      "run 1: asset event names the version",
+      events.map((e) => [e.uri, e.extra?.dataset_uri, e.extra?.count]),
+      [[DATASET_ROOT, smallUri, count]],
+    );
+    const smallTasks = await world.airflow.taskStates(DATA_DAG, small.dag_run_id);
+    c.equal("run 1: retraining not triggered", smallTasks["gate.trigger_retraining"], "skipped");
+    c.that(
+      "run 1: the counts posted to Slack",
+      (await postsSince(world, postsBefore)).some((t) => t.includes(`${count} records in ${smallUri}`)),
+    );
+
+    // 2. A team drops a large file of labelled records: the next run reaches the threshold and triggers retraining.
+    const seed = [
+      ...(await world.s3.text(`${DATASET_ROOT}/seed-500/train.jsonl`)).split("\n"),
+      ...(await world.s3.text(`${DATASET_ROOT}/seed-500/valid.jsonl`)).split("\n"),
+      ...(await world.s3.text(`${DATASET_ROOT}/seed-500/test.jsonl`)).split("\n"),
+    ].filter((l) => l.trim());
+    await world.s3.put(
+      "s3://llm-platform-artifacts/drops/viggo/e2e-bulk.jsonl",
+      `${seed.join("\n")}\n`,
+      "application/x-ndjson",
+    );
+    // The triggered retrain starts at once: its models are scripted now (challenger better).
+    world.setModels({ default: { accuracy: 0.95 }, adapters: { "viggo-curated-100": { accuracy: 0.6 } } });
+    const big = await trigger(world, DATA_DAG);
+    c.equal("run 2 state", big.state, "success");
+    const bigUri = `${DATASET_ROOT}/${runStamp(big.run_after)}`;
+    const bigManifest = await world.s3.json<{ counts: Record<string, number> }>(`${bigUri}/manifest.json`);
+    const bigCount =
+      (bigManifest.counts.train ?? 0) + (bigManifest.counts.valid ?? 0) + (bigManifest.counts.test ?? 0);
+    c.that(
+      `run 2: at least the threshold`,
+      bigCount >= RETRAIN_THRESHOLD,
+      `${bigCount} records (${seed.length} dropped)`,
+    );
+    const bigTasks = await world.airflow.taskStates(DATA_DAG, big.dag_run_id);
+    c.equal("run 2: retraining triggered", bigTasks["gate.trigger_retraining"], "success");
+    const bigEvents = await world.airflow.assetEvents(DATA_DAG, big.dag_run_id);
+    c.equal(
+      "run 2: asset event names the version",
+      bigEvents.map((e) => e.extra?.dataset_uri),
+      [bigUri],
+    );
+    const triggered = (await world.airflow.runs(RETRAIN_DAG)).filter(
+      (r) => !retrainRunsBefore.has(r.dag_run_id),
+    );
+    c.equal(
+      "exactly one retrain run, with the new version in its conf",
+      triggered.map((r) => r.conf?.dataset_uri),
+      [bigUri],
+    );
+    world.bigDataset = bigUri;
+    world.triggeredRun = triggered[0]?.dag_run_id;
+    return { runs: [small, big] };
+  },
+};
+
+interface Rollout {
+  run: DagRun;
+  tasks: Record<string, string>;
+  silent?: { version: string; percents: (number | null)[]; rolledBack: boolean };
+}
+
+/** The applies and rollbacks of one retrain run: everything after the history length it started with. */
+async function rolloutOf(world: World, run: DagRun, historyBefore: number): Promise<Rollout> {
+  const s = await service(world);
+  const after = (await world.emulator.history(s.id)).slice(historyBefore);
+  const tasks = await world.airflow.taskStates(RETRAIN_DAG, run.dag_run_id);
+  const first = after.find((h) => !h.rollback);
+  if (!first) return { run, tasks };
+  const same = after.filter((h) => h.version === first.version);
+  return {
+    run,
+    tasks,
+    silent: {
+      version: first.version,
+      percents: same.filter((h) => !h.rollback).map((h) => h.canaryPercent),
+      rolledBack: after.some((h) => h.rollback),
+    },
+  };
+}
+
+async function historyLength(world: World): Promise<number> {
+  return (await world.emulator.history((await service(world)).id)).length;
+}
+
+/** Challenger better: the run the data update triggered; silent rollout at 0 %, promoted to 100 %. */
+const challengerBetter: Scenario = {
+  name: "challenger better",
+  async run(world, c) {
+    if (!c.that("the data update triggered a retrain run", world.triggeredRun !== undefined))
+      return { runs: [] };
+    // The run started when the data update triggered it; the apply history before it is the first deploy's.
+    const run = await finish(world, RETRAIN_DAG, world.triggeredRun as string);
+    const r = await rolloutOf(world, run, 1);
+    c.equal("run state", run.state, "success");
+    c.equal("branch taken", [r.tasks.promote, r.tasks.alert], ["success", "skipped"]);
+    const root = runRoot(RETRAIN_DAG, run);
+    const decision = await world.s3.json<{ decision: string; reason?: string }>(`${root}/decision.json`);
+    c.equal("decision.json", decision.decision, "promote");
+    const [champ, chall] = await Promise.all([
+      itemIds(world, `${root}/evaluation/champion.json`),
+      itemIds(world, `${root}/evaluation/challenger.json`),
+    ]);
+    c.that(
+      "both evaluated on the same items",
+      champ.length >= 30 && JSON.stringify(champ) === JSON.stringify(chall),
+      `${champ.length} items`,
+    );
+    const manifest = await world.s3.json<{ arguments: { train_uri: string } }>(
+      `${root}/adapter-manifest.json`,
+    );
+    c.equal(
+      "the challenger trained on the triggering dataset",
+      manifest.arguments.train_uri,
+      `${world.bigDataset}/train.jsonl`,
+    );
+    c.equal(
+      "silent rollout at 0 %, then promotion of the same version to 100 %",
+      r.silent?.percents,
+      [0, 100],
+    );
+    c.that("report in S3", await world.s3.exists(`${root}/report/report.md`), `${root}/report/report.md`);
+    const adapter = adapterOf(run);
+    c.that(
+      "report posted to Slack",
+      (await world.slack.messages()).some((m) =>
+        m.text.startsWith(`Fine-tuning report for \`${adapter}\`: decision *promote*`),
+      ),
+    );
+    const previous = world.champion?.version;
+    world.champion = { adapter, version: r.silent?.version ?? "?" };
+    await championServes(world, c, "promoted");
+    const procs = await world.emulator.processes();
+    c.that(
+      "the replaced version's server stopped",
+      procs.some((p) => p.kind === "version" && p.version === previous && !p.alive),
+      `${previous}`,
+    );
+    return { runs: [run] };
+  },
+};
+
+/** Challenger worse: keep the champion, alert, the canary rolled back. */
+const challengerWorse: Scenario = {
+  name: "challenger worse",
+  async run(world, c) {
+    const champion = world.champion?.adapter ?? "?";
+    world.setModels({ default: { accuracy: 0.6 }, adapters: { [champion]: { accuracy: 0.95 } } });
+    const before = await historyLength(world);
+    const posts = (await world.slack.messages()).length;
+    const run = await trigger(world, RETRAIN_DAG, {
+      champion_adapter: champion,
+      dataset_uri: world.bigDataset,
+    });
+    const r = await rolloutOf(world, run, before);
+    c.equal("run state", run.state, "success");
+    c.equal("branch taken", [r.tasks.promote, r.tasks.alert], ["skipped", "success"]);
+    const decision = await world.s3.json<{ decision: string }>(`${runRoot(RETRAIN_DAG, run)}/decision.json`);
+    c.equal("decision.json", decision.decision, "keep_champion");
+    const adapter = adapterOf(run);
+    const texts = await postsSince(world, posts);
+    c.that(
+      "alert in Slack",
+      texts.some((t) => t.startsWith(`:warning: Challenger \`${adapter}\` was not promoted`)),
+    );
+    c.that(
+      "report posted",
+      texts.some((t) => t.includes("decision *keep_champion*")),
+    );
+    c.equal("silent rollout at 0 % only", r.silent?.percents, [0]);
+    c.equal(
+      "the canary rolled back (teardown)",
+      [r.tasks["cleanup.rollback_canary"], r.silent?.rolledBack],
+      ["success", true],
+    );
+    await championServes(world, c, "after");
+    return { runs: [run] };
+  },
+};
+
+/** A step fails for good: the run fails, the canary (if any) is rolled back, the champion serves, one alert. */
+/** How the canary of a failed run is cleaned up: by the teardown, by the failed rollout's own undo, or none made. */
+type Cleanup = "teardown" | "undo" | "none";
+
+function stepFails(name: string, step: string, faults: FaultSettings, expectCanary: Cleanup): Scenario {
+  return {
+    name,
+    async run(world, c) {
+      const before = await historyLength(world);
+      const posts = (await world.slack.messages()).length;
+      await world.emulator.setFaults(faults);
+      let run: DagRun;
+      try {
+        run = await trigger(world, RETRAIN_DAG, {
+          champion_adapter: world.champion?.adapter,
+          dataset_uri: world.bigDataset,
+        });
+      } finally {
+        await world.emulator.setFaults({ failingJobNames: [], unhealthyServiceNames: [] });
+      }
+      const r = await rolloutOf(world, run, before);
+      c.equal("run state", run.state, "failed");
+      c.equal(`${step} failed`, r.tasks[step], "failed");
+      c.equal("nothing promoted", r.tasks.promote === "success", false);
+      const alerts = await failureAlerts(world, run.dag_run_id, posts);
+      c.that(
+        "one alert, naming the failed step",
+        alerts.length === 1 && (alerts[0] ?? "").includes(`step \`${step}\` failed`),
+        alerts.join(" | ") || "(no alert)",
+      );
+      const teardown = r.tasks["cleanup.rollback_canary"];
+      if (expectCanary === "teardown") {
+        c.equal("a canary was deployed at 0 %", r.silent?.percents, [0]);
+        c.equal("teardown ran and rolled it back", [teardown, r.silent?.rolledBack], ["success", true]);
+      } else if (expectCanary === "undo") {
+        // The setup itself failed, so Airflow does not run its teardown (a teardown runs once a setup succeeded);
+        // the rollout undid its own canary before failing, which the emulator's history shows.
+        c.equal("a canary was deployed at 0 %", r.silent?.percents, [0]);
+        c.equal(
+          "the failed rollout rolled its canary back; teardown not run",
+          [teardown, r.silent?.rolledBack],
+          ["upstream_failed", true],
+        );
+      } else {
+        c.equal("no canary was deployed", r.silent, undefined);
+        c.equal("teardown not run (its setup never ran)", teardown, "upstream_failed");
+      }
+      await championServes(world, c, "after");
+      return { runs: [run] };
+    },
+  };
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  fineTuneAndDeploy,
+  dataUpdate,
+  challengerBetter,
+  challengerWorse,
+  stepFails(
+    "fine-tune fails",
+    "finetune.train_challenger",
+    { failingJobNames: ["llm-finetune-challenger"] },
+    "none",
+  ),
+  stepFails(
+    "canary never healthy",
+    "deploy.silent_rollout",
+    { unhealthyServiceNames: [SERVICE_NAME] },
+    "undo",
+  ),
+  stepFails(
+    "evaluation fails",
+    "evaluate.champion_and_challenger",
+    { failingJobNames: ["llm-evaluate-champion-challenger"] },
+    "teardown",
+  ),
+];
+
+/**
+ * What was left running beyond the champion once the scenario's runs ended: every job still alive and every
+ * service version other than the current primary, counted from the end of the scenario's last run until it stopped
+ * (or until now), in hours. Waits up to SETTLE_MS for stops that were already under way.
+ */
+export async function leftRunning(
+  world: World,
+  endedMs: number,
+): Promise<{ hours: number; alive: string[] }> {
+  const primary = (await world.emulator.service(SERVICE_NAME))?.primary_version?.version;
+  const extra = async () =>
+    (await world.emulator.processes()).filter(
+      (p) => (p.kind === "job" || p.version !== primary) && (p.alive || (p.endedMs ?? 0) > endedMs),
+    );
+  const deadline = Date.now() + SETTLE_MS;
+  let found = await extra();
+  while (found.some((p) => p.alive) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    found = await extra();
+  }
+  const now = Date.now();
+  const ms = found.reduce((sum, p) => sum + Math.max(0, (p.alive ? now : (p.endedMs ?? now)) - endedMs), 0);
+  return {
+    hours: ms / 3_600_000,
+    alive: found.filter((p) => p.alive).map((p) => `${p.kind} ${p.name}${p.version ? ` ${p.version}` : ""}`),
+  };
+}
