@@ -230,14 +230,12 @@ export class LocalRuntime implements Runtime {
         ...(terminal && last?.finishedMs !== undefined ? { endedMs: last.finishedMs } : {}),
       };
     });
-    const versions = this.#servers.map(
-      (s): RuntimeProcess => ({
-        kind: "version",
-        ...(this.#labels.get(s) as { id: string; name: string; version: string }),
-        alive: s.alive,
-        ...s.lifetime,
-      }),
-    );
+    const versions = this.#servers.map((s): RuntimeProcess => ({
+      kind: "version",
+      ...(this.#labels.get(s) as { id: string; name: string; version: string }),
+      alive: s.alive,
+      ...s.lifetime,
+    }));
     return [...jobs, ...versions];
   }
 

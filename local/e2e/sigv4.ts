@@ -11,11 +11,9 @@ export interface Credentials {
 const hmac = (key: Buffer | string, data: string) => createHmac("sha256", key).update(data, "utf8").digest();
 const sha256 = (data: string) => createHash("sha256").update(data, "utf8").digest("hex");
 
-/** RFC 3986 encoding as SigV4 wants it (`/` kept in paths). */
-function encode(s: string, keepSlash: boolean): string {
-  return encodeURIComponent(s)
-    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-    .replace(keepSlash ? /%2F/g : /$^/g, "/");
+/** RFC 3986 encoding as SigV4 wants it: everything but A-Z a-z 0-9 - _ . ~ is %XX. */
+function encode(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** The headers that sign `method url` (host, x-amz-date, x-amz-content-sha256, authorization). */
@@ -35,13 +33,13 @@ export function signS3(
   };
   const names = Object.keys(headers).sort();
   const query = [...url.searchParams.entries()]
-    .map(([k, v]) => [encode(k, false), encode(v, false)] as const)
+    .map(([k, v]) => [encode(k), encode(v)] as const)
     .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
     .map(([k, v]) => `${k}=${v}`)
     .join("&");
   const path = url.pathname
     .split("/")
-    .map((seg) => encode(decodeURIComponent(seg), false))
+    .map((seg) => encode(decodeURIComponent(seg)))
     .join("/");
   const canonical = [
     method,
