@@ -5,7 +5,8 @@
  * - every string value is double-quoted with explicit escapes, so `yes`, `on`, `0o17`, `1_000`, `.inf`, `~`,
  *   `2026-01-01` or `1:20` stay strings, and no raw character can be read as a line break (U+0085, U+2028,
  *   U+2029) or be refused by PyYAML's reader (controls, U+FFFE, lone surrogates);
- * - mapping keys stay plain only when they are identifiers that YAML 1.1 resolves to a string;
+ * - mapping keys stay plain only when they are identifiers that YAML 1.1 resolves to a string (`<<`, `=`, `~`,
+ *   numbers and the like are quoted);
  * - floats always carry a `.` and a signed exponent (YAML 1.1 reads `1e+21` as a string).
  */
 import { stringify, type ScalarTag, type Tags } from "yaml";
@@ -65,7 +66,12 @@ function yamlNumber(value: number): string {
 }
 
 function overrideScalars(tags: Tags): Tags {
-  return tags.map((tag) => {
+  // YAML 1.1's merge tag would write a `<<` key plain, and PyYAML reads a plain `<<` as a merge key: without the
+  // tag, `<<` is an ordinary string key and gets quoted like any other key that is not an identifier.
+  const withoutMerge = tags.filter(
+    (tag) => typeof tag === "string" || !("tag" in tag) || tag.tag !== "tag:yaml.org,2002:merge",
+  );
+  return withoutMerge.map((tag) => {
     if (typeof tag === "string" || !("tag" in tag) || "collection" in tag) return tag;
     const scalar = tag;
     if (scalar.tag === "tag:yaml.org,2002:str")
