@@ -52,6 +52,16 @@ export async function loadDefinitions(dir: string = DEFAULT_DEFINITIONS_DIR): Pr
   for (const name of files) {
     const full = path.join(abs, name);
     const file = displayPath(full);
+    // The path is written into every message and into the DAG file's header comment: a newline (or other
+    // control character) would split the one error line and break the comment.
+    if (CONTROL_CHAR.test(file)) {
+      issues.push({
+        file: JSON.stringify(file),
+        path: "",
+        message: "path contains a control character (rename it: letters, digits, '_', '-', '.')",
+      });
+      continue;
+    }
     let mod: { default?: unknown };
     try {
       mod = (await import(pathToFileURL(full).href)) as { default?: unknown };
@@ -78,6 +88,8 @@ export async function loadDefinitions(dir: string = DEFAULT_DEFINITIONS_DIR): Pr
   validatePipelines(loaded);
   return loaded;
 }
+
+const CONTROL_CHAR = /[\p{Cc}\p{Zl}\p{Zp}]/u;
 
 function errText(e: unknown): string {
   return e instanceof Error ? e.message.split("\n")[0]! : String(e);

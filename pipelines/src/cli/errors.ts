@@ -57,6 +57,10 @@ export function reportError(e: unknown, io: CliIo): number {
     io.err(`error: ${e.message}\n`);
     return e.exitCode;
   }
-  io.err(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  // Anything else is a bug of ours, still reported as one line (no stack trace: the contract is one line per
+  // problem); PIPELINES_DEBUG=1 shows the stack.
+  const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  const stack = process.env.PIPELINES_DEBUG === "1" && e instanceof Error ? `\n${e.stack ?? ""}` : "";
+  io.err(`error: internal error (please report): ${text.replace(/\s*\n\s*/g, " ")}${stack}\n`);
   return 1;
 }

@@ -110,26 +110,35 @@ export function findCycle(nodes: readonly string[], edges: readonly Edge[]): str
   const down = new Map<string, string[]>(nodes.map((n) => [n, []]));
   for (const [a, b] of edges) down.get(a)?.push(b);
   const state = new Map<string, 1 | 2>(); // 1 = on stack, 2 = done
-  const stack: string[] = [];
-  const visit = (n: string): string[] | undefined => {
-    state.set(n, 1);
-    stack.push(n);
-    for (const m of down.get(n) ?? []) {
-      const s = state.get(m);
-      if (s === 1) return [...stack.slice(stack.indexOf(m)), m];
-      if (s === undefined) {
-        const c = visit(m);
-        if (c) return c;
+  // Depth-first search with an explicit stack (a recursive one overflowed the call stack on long chains):
+  // `path` holds the nodes on the current path, `next[i]` the index of path[i]'s next child to visit.
+  const path: string[] = [];
+  const next: number[] = [];
+  for (const start of nodes) {
+    if (state.get(start) !== undefined) continue;
+    state.set(start, 1);
+    path.push(start);
+    next.push(0);
+    while (path.length > 0) {
+      const top = path.length - 1;
+      const n = path[top]!;
+      const children = down.get(n) ?? [];
+      const i = next[top]!;
+      if (i >= children.length) {
+        state.set(n, 2);
+        path.pop();
+        next.pop();
+        continue;
       }
-    }
-    stack.pop();
-    state.set(n, 2);
-    return undefined;
-  };
-  for (const n of nodes) {
-    if (state.get(n) === undefined) {
-      const c = visit(n);
-      if (c) return c;
+      next[top] = i + 1;
+      const m = children[i]!;
+      const s = state.get(m);
+      if (s === 1) return [...path.slice(path.indexOf(m)), m];
+      if (s === undefined) {
+        state.set(m, 1);
+        path.push(m);
+        next.push(0);
+      }
     }
   }
   return undefined;

@@ -37,6 +37,33 @@ export const PARAM_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Airflow connection ids (rendered into `{{ conn.<id> }}` expressions, so identifier-like only). */
 export const CONNECTION_ID_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+const PY_KEYWORDS = new Set(
+  (
+    "False None True and as assert async await break class continue def del elif else except finally for from " +
+    "global if import in is lambda nonlocal not or pass raise return try while with yield"
+  ).split(" "),
+);
+
+/** Python's hard keywords (`keyword.kwlist`): never valid as a module, function or variable name. */
+export function isPythonKeyword(name: string): boolean {
+  return PY_KEYWORDS.has(name);
+}
+
+/** The first Python keyword among the dotted/colon-separated names of an import path, or undefined. */
+export function keywordInImportPath(path: string): string | undefined {
+  return path.split(/[.:]/).find(isPythonKeyword);
+}
+
+/**
+ * Dag ids become file names (`dags/<dag_id>.py`): a leading `.` would hide the file and `..` reads as a parent
+ * directory to tools that handle the path, so both are refused although Airflow's key rule allows them.
+ */
+export function dagIdFileProblem(id: string): string | undefined {
+  return id.startsWith(".") || id.includes("..")
+    ? "must not contain '..' or start with '.' (the dag id is the DAG file's name)"
+    : undefined;
+}
+
 /** Python callables in the workload package, `module.path:function`. */
 export const CALLABLE_PATTERN = /^llm_workloads(?:\.[A-Za-z_][A-Za-z0-9_]*)+:[A-Za-z_][A-Za-z0-9_]*$/;
 

@@ -30,6 +30,13 @@ export function checkPipelineSemantics(p: PipelineShape): SemanticIssue[] {
 
   // Literal secrets anywhere in the definition (docs included: they are rendered into the DAG file).
   walk(p, [], (value, path) => {
+    // Every number is written as a Python literal; doubles beyond 2^53 are not exact integers any more.
+    if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value))
+      add(
+        path,
+        `${value} is beyond 2^53 and cannot be represented exactly; numbers must be at most ` +
+          `${Number.MAX_SAFE_INTEGER} in absolute value`,
+      );
     if (typeof value !== "string") return;
     const kind = secretLiteralKind(value);
     if (kind)

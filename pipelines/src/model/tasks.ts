@@ -21,6 +21,8 @@ import {
   AIRFLOW_KEY_MAX,
   AIRFLOW_KEY_PATTERN,
   TASK_REF_PATTERN,
+  dagIdFileProblem,
+  keywordInImportPath,
 } from "./names.js";
 import {
   ConcatSchema,
@@ -50,7 +52,21 @@ export const DagId = z
   .string()
   .regex(AIRFLOW_KEY_PATTERN, { message: "must match ^[A-Za-z0-9_.-]+$ (Airflow dag_id rule)" })
   .max(AIRFLOW_KEY_MAX)
+  .superRefine((v, ctx) => {
+    const problem = dagIdFileProblem(v);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
   .describe("Airflow dag_id.");
+
+/** Refuses Python keywords in an import path (`from llm_workloads.class import ...` is a syntax error). */
+function noKeywords(v: string, ctx: z.core.$RefinementCtx<string>): void {
+  const kw = keywordInImportPath(v);
+  if (kw !== undefined)
+    ctx.addIssue({
+      code: "custom",
+      message: `"${kw}" is a Python keyword, so it cannot be a module or function name (rename it)`,
+    });
+}
 
 export const AnyscaleName = z
   .string()
@@ -181,6 +197,7 @@ export const ServiceApplicationSchema = z.strictObject({
   importPath: z
     .string()
     .regex(IMPORT_PATH_PATTERN, { message: "must be a Ray Serve import path `module.sub:attr`" })
+    .superRefine(noKeywords)
     .describe("Ray Serve import path, e.g. `ray.serve.llm:build_openai_app`."),
   routePrefix: z
     .string()
@@ -256,6 +273,7 @@ export const PythonTaskSchema = z.strictObject({
   callable: z
     .string()
     .regex(CALLABLE_PATTERN, { message: "must be `llm_workloads.<module>:<function>`" })
+    .superRefine(noKeywords)
     .describe("`<module>:<function>` in the llm_workloads package."),
   args: z
     .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), JsonTemplated)

@@ -6,6 +6,7 @@ import type { z } from "zod";
 import { flattenTasks } from "../graph/tasks.js";
 import { DefinitionError, formatPath, type DefinitionIssue } from "./errors.js";
 import { PipelineSchema, type Pipeline } from "./pipeline.js";
+import { plainDataProblem } from "./plain-data.js";
 import { serviceSpecKey } from "./semantics.js";
 
 /** A definition module after loading: its file (repo-relative) and its validated pipeline. */
@@ -73,6 +74,9 @@ function issuesFromZod(file: string, error: z.ZodError): DefinitionIssue[] {
 
 /** Parses (zod + semantic checks) one module's default export; throws DefinitionError naming `file`. */
 export function parsePipeline(value: unknown, file: string): Pipeline {
+  const structural = plainDataProblem(value);
+  if (structural)
+    throw new DefinitionError([{ file, path: formatPath(structural.path), message: structural.message }]);
   const result = PipelineSchema.safeParse(value);
   if (!result.success) throw new DefinitionError(issuesFromZod(file, result.error));
   return result.data;
@@ -86,6 +90,11 @@ export function validatePipelines(loaded: readonly LoadedDefinition[]): Pipeline
   const issues: DefinitionIssue[] = [];
   const pipelines: Pipeline[] = [];
   for (const def of loaded) {
+    const structural = plainDataProblem(def.pipeline);
+    if (structural) {
+      issues.push({ file: def.file, path: formatPath(structural.path), message: structural.message });
+      continue;
+    }
     const result = PipelineSchema.safeParse(def.pipeline);
     if (result.success) pipelines.push(result.data);
     else issues.push(...issuesFromZod(def.file, result.error));

@@ -67,6 +67,20 @@ export function renderAllSync(input: readonly LoadedDefinition[], opts: RenderOp
   };
 
   for (const { file, pipeline } of [...defs].sort((a, b) => compareStrings(a.file, b.file))) {
+    try {
+      renderOne(file, pipeline);
+    } catch (e) {
+      // Emitters refuse what they cannot write exactly (LiteralError, ruff's PythonFormatError, ...): report it
+      // against the definition file, like every other problem, instead of as a bare exception.
+      if (e instanceof RenderError || !(e instanceof Error)) throw e;
+      throw new RenderError(file, [], `${e.message.split("\n")[0]!} (${e.name})`);
+    }
+  }
+  for (const [path, { body, files: from }] of services)
+    files.push({ path, content: `${headerLine([...from].sort(compareStrings).join(", "))}\n${body}` });
+  return validateRenderedPaths(files);
+
+  function renderOne(file: string, pipeline: Pipeline): void {
     const dagId = names.dagId(pipeline.dagId);
     const dagPath = `dags/${dagId}.py`;
     claim(dagPath, file, ["dagId"], `dag_id "${dagId}"`);
@@ -100,9 +114,6 @@ export function renderAllSync(input: readonly LoadedDefinition[], opts: RenderOp
       }
     }
   }
-  for (const [path, { body, files: from }] of services)
-    files.push({ path, content: `${headerLine([...from].sort(compareStrings).join(", "))}\n${body}` });
-  return validateRenderedPaths(files);
 }
 
 /** Logical compute-config key → the definition files whose Anyscale tasks use it (both sorted). */

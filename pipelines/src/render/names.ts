@@ -51,16 +51,7 @@ export function naming(prefix = ""): Naming {
   };
 }
 
-const PY_KEYWORDS = new Set(
-  (
-    "False None True and as assert async await break class continue def del elif else except finally for from " +
-    "global if import in is lambda nonlocal not or pass raise return try while with yield"
-  ).split(" "),
-);
-
-export function isPythonKeyword(name: string): boolean {
-  return PY_KEYWORDS.has(name);
-}
+export { isPythonKeyword } from "../model/names.js";
 
 /** Assigns unique, stable Python identifiers to task ids (definition order decides who gets a suffix). */
 export class VariableNames {

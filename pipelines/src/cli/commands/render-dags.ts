@@ -1,5 +1,5 @@
 /** `render-dags`: render every definition into `<out>/dags/*.py` and `<out>/anyscale/**.yaml`, or check drift. */
-import { readFile, readdir } from "node:fs/promises";
+import { readFile, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { Command } from "commander";
 import { z } from "zod";
@@ -52,9 +52,39 @@ async function existingOutput(outDir: string): Promise<RenderedFile[]> {
   return files;
 }
 
+/** Refuses an `--out` that is a file or lies below one, before anything is loaded or written. */
+async function checkOutDir(outDir: string, shown: string): Promise<void> {
+  try {
+    if (!(await stat(outDir)).isDirectory()) throw new CliError(`--out ${shown}: is a file, not a directory`);
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return; // created by the write
+    throw new CliError(`--out ${shown}: cannot write there (${outDirReason(e)})`);
+  }
+}
+
+function outDirReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOTDIR") return "a parent path is a file";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  return code ?? (e instanceof Error ? e.message : String(e));
+}
+
+/** Runs a file-system step on `--out`, turning its errors into one `error: --out <dir>: ...` line. */
+async function onOutDir<T>(shown: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    if (e instanceof CliError || !(e instanceof Error) || !("code" in e)) throw e;
+    throw new CliError(`--out ${shown}: cannot write there (${outDirReason(e)})`);
+  }
+}
+
 export async function runRenderDags(raw: unknown, io: CliIo): Promise<void> {
   const opts = RenderDagsOptions.parse(raw);
   const outDir = path.resolve(io.cwd, opts.out);
+  await checkOutDir(outDir, opts.out);
   const { selected } = await loadSelected(io, opts);
   const computeConfigs = Object.fromEntries(
     opts.computeConfig.map((kv) => kv.split("=") as [string, string]),
@@ -77,10 +107,11 @@ export async function runRenderDags(raw: unknown, io: CliIo): Promise<void> {
 
   if (opts.check) {
     let differing: string[];
-    if (opts.only === undefined) differing = await checkOutput(outDir, files);
+    if (opts.only === undefined) differing = await onOutDir(opts.out, () => checkOutput(outDir, files));
     else {
       // Only this DAG's files are compared; other DAGs' files on disk are not stale for `--only`.
-      const current = new Map((await existingOutput(outDir)).map((f) => [f.path, f.content]));
+      const existing = await onOutDir(opts.out, () => existingOutput(outDir));
+      const current = new Map(existing.map((f) => [f.path, f.content]));
       differing = files.filter((f) => current.get(f.path) !== f.content).map((f) => f.path);
     }
     if (differing.length > 0)
@@ -96,9 +127,10 @@ export async function runRenderDags(raw: unknown, io: CliIo): Promise<void> {
   if (opts.only !== undefined) {
     // Keep the other DAGs' files: replace only what this DAG renders.
     const fresh = new Set(files.map((f) => f.path));
-    toWrite = [...(await existingOutput(outDir)).filter((f) => !fresh.has(f.path)), ...files];
+    const existing = await onOutDir(opts.out, () => existingOutput(outDir));
+    toWrite = [...existing.filter((f) => !fresh.has(f.path)), ...files];
   }
-  await writeOutputAtomic(outDir, toWrite);
+  await onOutDir(opts.out, () => writeOutputAtomic(outDir, toWrite));
   io.out(`rendered ${files.length} files (${selected.length} pipelines) to ${opts.out}\n`);
 }
 
