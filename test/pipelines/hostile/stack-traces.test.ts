@@ -12,7 +12,7 @@ import { parsePipeline } from "../../../pipelines/src/model/index.js";
 import { validPipeline } from "../fixtures/pipelines.js";
 import { run, tempDir, writeDefinitions } from "../cli/harness.js";
 
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call -- cases poke at untyped shapes on purpose */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access -- cases poke at untyped shapes on purpose */
 type Loose = any;
 
 interface Case {
