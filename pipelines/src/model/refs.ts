@@ -117,7 +117,14 @@ export type TemplatedString = z.infer<typeof TemplatedString>;
 export const SecretRefSchema = z
   .strictObject({
     secret: z.strictObject({
-      connection: z.string().regex(CONNECTION_ID_PATTERN).describe("Airflow connection id."),
+      connection: z
+        .string()
+        .regex(CONNECTION_ID_PATTERN)
+        .superRefine((v, ctx) => {
+          const problem = templateConnectionProblem(v);
+          if (problem) ctx.addIssue({ code: "custom", message: problem });
+        })
+        .describe("Airflow connection id."),
       field: z
         .enum(["password", "login"])
         .default("password")
@@ -176,11 +183,51 @@ export function isRef(v: unknown): v is Ref {
 }
 
 /**
+ * Attributes of Python's `dict` (Airflow's template `params` is a dict). Jinja's `params.items` looks the attribute
+ * up first and would yield the bound method instead of the param, so such names are subscripted.
+ */
+export const DICT_ATTRIBUTES: ReadonlySet<string> = new Set([
+  "clear",
+  "copy",
+  "fromkeys",
+  "get",
+  "items",
+  "keys",
+  "pop",
+  "popitem",
+  "setdefault",
+  "update",
+  "values",
+]);
+
+/**
+ * `params.<name>` for ordinary names, `params['<name>']` for dict attribute names and names starting with `_`
+ * (dunder attributes; Jinja's sandbox refuses underscore attributes): Jinja's subscript looks the key up first.
+ * Param names are identifiers, so the quoted key needs no escaping.
+ */
+export function paramExpression(name: string): string {
+  return DICT_ATTRIBUTES.has(name) || name.startsWith("_") ? `params['${name}']` : `params.${name}`;
+}
+
+/**
+ * Connection ids that `{{ conn.<id> }}` cannot reach: Airflow's template `conn` accessor resolves unknown
+ * attributes to connections, but its own attributes (`get`, dunders) win, and the sandbox refuses `_` names.
+ */
+export function templateConnectionProblem(id: string): string | undefined {
+  if (id === "get" || id.startsWith("_"))
+    return (
+      `connection id "${id}" cannot be read in a template ({{ conn.${id} }} is an attribute of Airflow's ` +
+      "connection accessor, not the connection); use an id that is not `get` and does not start with '_'"
+    );
+  return undefined;
+}
+
+/**
  * Jinja expression (without braces) for a reference. Renderers wrap it in `{{ ... }}`; for a concat, each literal
  * part must be emitted as escaped text and each reference as `{{ expr }}`.
  */
 export function refExpression(ref: Ref): string {
-  if (isParamRef(ref)) return `params.${ref.param}`;
+  if (isParamRef(ref)) return paramExpression(ref.param);
   if (isMacroRef(ref)) return MACROS[ref.macro];
   const { task, key, field } = ref.xcom;
   const pull = `ti.xcom_pull(task_ids='${task}', key='${key ?? "return_value"}')`;
