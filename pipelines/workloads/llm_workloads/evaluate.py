@@ -47,8 +47,11 @@ from llm_workloads.mr import MeaningRepresentation, ParseOk, parse_mr
 from llm_workloads.openai_client import Completion, Endpoint, RetryPolicy, run_completions
 from llm_workloads.prompts import build_messages, prompt_version, select_few_shot
 from llm_workloads.records import record_problems
+from llm_workloads.splits import group_key
 
-RESULTS_SCHEMA_VERSION = 1
+# 2: items carry order_insensitive_match, strict_exact_match and group (was exact_match). Part of the
+# settings key, so results written under version 1 are never reused as if they had these columns.
+RESULTS_SCHEMA_VERSION = 2
 TEMPERATURE = 0.0
 TOP_P = 1.0
 _LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
@@ -317,12 +320,16 @@ def request_bodies(
 def item_rows(items: Sequence[TestItem], completions: Sequence[Completion]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for item, completion in zip(items, completions, strict=True):
-        score = score_item(item.reference, completion.content if completion.ok else None)
+        reference_text = item.record["messages"][2]["content"]
+        score = score_item(item.reference, completion.content if completion.ok else None, reference_text)
         rows.append(
             {
                 "id": item.item_id,
-                "reference": item.record["messages"][2]["content"],
+                "reference": reference_text,
                 "reference_act": item.reference.act,
+                # The meaning group (the split key): paraphrases of one representation share it, and
+                # the comparison resamples these groups, not items, because their scores are correlated.
+                "group": group_key(item.reference),
                 "output": completion.content,
                 "error": completion.error,
                 "attempts": completion.attempts,
@@ -439,7 +446,14 @@ def evaluate_models(
             {"label": spec.label, "model": spec.model, "settings_key": key, "results_uri": result_dir},
         )
         metrics = document["metrics"]
-        shown = ("exact_match", "act_accuracy", "slot_value_f1", "request_failure_rate", "parse_failure_rate")
+        shown = (
+            "order_insensitive_match",
+            "strict_exact_match",
+            "act_accuracy",
+            "slot_value_f1",
+            "request_failure_rate",
+            "parse_failure_rate",
+        )
         figures = " ".join(f"{name}={metrics[name]:.4f}" for name in shown)
         _log(f"{spec.label}: {figures} -> {result_dir}")
         results.append(

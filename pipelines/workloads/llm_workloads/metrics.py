@@ -1,15 +1,25 @@
-"""Scoring model answers against reference meaning representations.
+r"""Scoring model answers against reference meaning representations.
 
 Definitions (every rate is a fraction in [0, 1]; n = number of test items, ALWAYS including items
 whose request failed or whose answer does not parse: those count as wrong, never as absent):
 
-* exact_match: the answer parses and equals the reference as a representation — same act, same set
-  of slot names, and for every slot the same SET of values. Slot order and the order of values in
-  a list-valued slot (`genres[a, b]` vs `genres[b, a]`) do not matter; values are compared as
-  written after trimming surrounding spaces (case-sensitive: `PC` != `pc`), because downstream
-  consumers match values literally.
+* order_insensitive_match: the answer parses and equals the reference as a representation — same act,
+  same set of slot names, and for every slot the same SET of values. Slot order and the order of
+  values in a list-valued slot (`genres[a, b]` vs `genres[b, a]`) do not matter; values are compared
+  as written after trimming surrounding spaces (case-sensitive: `PC` != `pc`), because downstream
+  consumers match values literally. This is the platform's primary metric. It was called
+  `exact_match` before; that name stays accepted as an alias (`--primary-metric exact_match`, the
+  `exact_match` key of aggregated metrics) for readers written before the rename, but it is NOT
+  the published metric below.
+* strict_exact_match: the answer text equals the reference text (surrounding whitespace aside), i.e.
+  plain string equality of the whole representation: the metric of the Ray/Anyscale ViGGO example
+  (`../shared/reference/finetune-anchors.md`), so our figures can be set beside published ones. A
+  reordered but otherwise right answer counts as wrong here.
 * act_accuracy: the parsed act equals the reference act.
-* slot_name_set_accuracy: the set of slot names equals the reference's (the original demo's metric).
+* slot_name_set_accuracy: the parsed answer's set of slot names equals the reference's, over ALL n
+  items (failed and unparseable answers count as wrong). The original demo reported a similarly
+  named figure computed differently: over successful responses only, with slot names found by the
+  regex `\w+\[` after stripping an `Output:` prefix; its numbers are not comparable with ours.
 * slot_name_{precision,recall,f1}: micro-averaged over slot names, summing true/false positives and
   false negatives over all items. A failed or unparseable answer predicts nothing: all of its
   reference slots are false negatives.
@@ -23,7 +33,7 @@ around the representation, code fences or an "Output:" prefix make the answer un
 the consumers of the extracted data need exactly this format.
 
 Micro P/R/F1 use F1 = 2TP / (2TP + FP + FN); any 0/0 is defined as 0.0, so no metric is ever NaN.
-Every metric is computed from per-item counts, so the comparison can bootstrap it by resampling items.
+Every metric is computed from per-item counts, so the comparison can resample it (by meaning group).
 """
 
 from __future__ import annotations
@@ -33,7 +43,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from llm_workloads.mr import MeaningRepresentation, ParseError, parse_mr
+from llm_workloads.mr import MeaningRepresentation, ParseError, parse_mr, render_mr
 
 MetricKind = Literal["rate", "precision", "recall", "f1"]
 
@@ -55,9 +65,28 @@ class MetricSpec:
 METRICS: dict[str, MetricSpec] = {
     spec.name: spec
     for spec in (
-        MetricSpec("exact_match", "rate", "exact_match", True, "representation equal, order-insensitive"),
+        MetricSpec(
+            "order_insensitive_match",
+            "rate",
+            "order_insensitive_match",
+            True,
+            "representation equal; slot and list-value order ignored",
+        ),
+        MetricSpec(
+            "strict_exact_match",
+            "rate",
+            "strict_exact_match",
+            True,
+            "answer text equals the reference text (the published metric)",
+        ),
         MetricSpec("act_accuracy", "rate", "act_correct", True, "dialogue act equal"),
-        MetricSpec("slot_name_set_accuracy", "rate", "slot_names_match", True, "set of slot names equal"),
+        MetricSpec(
+            "slot_name_set_accuracy",
+            "rate",
+            "slot_names_match",
+            True,
+            "set of slot names equal, over all items (failures count as wrong)",
+        ),
         MetricSpec("slot_name_precision", "precision", "name", True, "micro precision over slot names"),
         MetricSpec("slot_name_recall", "recall", "name", True, "micro recall over slot names"),
         MetricSpec("slot_name_f1", "f1", "name", True, "micro F1 over slot names"),
@@ -68,15 +97,30 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("request_failure_rate", "rate", "request_failed", False, "requests failed after retries"),
     )
 }
+# Old metric names still accepted where a metric is named (CLI, DecisionRule), mapped to the new name.
+METRIC_ALIASES: dict[str, str] = {"exact_match": "order_insensitive_match"}
 COUNT_COLUMNS = ("name_tp", "name_fp", "name_fn", "value_tp", "value_fp", "value_fn")
-BOOL_COLUMNS = ("exact_match", "act_correct", "slot_names_match", "parse_failed", "request_failed")
+BOOL_COLUMNS = (
+    "order_insensitive_match",
+    "strict_exact_match",
+    "act_correct",
+    "slot_names_match",
+    "parse_failed",
+    "request_failed",
+)
+
+
+def resolve_metric(name: str) -> str:
+    """The current name of a metric given by its current or its old name."""
+    return METRIC_ALIASES.get(name, name)
 
 
 @dataclass(frozen=True)
 class ItemScore:
     request_failed: bool
     parse_failed: bool
-    exact_match: bool
+    order_insensitive_match: bool
+    strict_exact_match: bool
     act_correct: bool
     slot_names_match: bool
     name_tp: int
@@ -106,8 +150,16 @@ def _slot_sets(mr: MeaningRepresentation) -> dict[str, frozenset[str]]:
     return {slot: frozenset(values) for slot, values in mr.slots}
 
 
-def score_item(reference: MeaningRepresentation, output: str | None) -> ItemScore:
-    """Score one answer. `output=None` means the request failed."""
+def score_item(
+    reference: MeaningRepresentation, output: str | None, reference_text: str | None = None
+) -> ItemScore:
+    """Score one answer. `output=None` means the request failed.
+
+    `reference_text` is the reference as written in the test data (for strict_exact_match); without
+    it the canonical rendering of `reference` stands in.
+    """
+    if reference_text is None:
+        reference_text = render_mr(reference)
     ref_names = set(reference.slot_names())
     ref_pairs = _value_pairs(reference)
     predicted: MeaningRepresentation | None = None
@@ -122,7 +174,8 @@ def score_item(reference: MeaningRepresentation, output: str | None) -> ItemScor
         return ItemScore(
             request_failed=output is None,
             parse_failed=output is not None,
-            exact_match=False,
+            order_insensitive_match=False,
+            strict_exact_match=False,
             act_correct=False,
             slot_names_match=False,
             name_tp=0,
@@ -140,7 +193,8 @@ def score_item(reference: MeaningRepresentation, output: str | None) -> ItemScor
     return ItemScore(
         request_failed=False,
         parse_failed=False,
-        exact_match=act_correct and _slot_sets(predicted) == _slot_sets(reference),
+        order_insensitive_match=act_correct and _slot_sets(predicted) == _slot_sets(reference),
+        strict_exact_match=strict_match(output, reference_text),
         act_correct=act_correct,
         slot_names_match=pred_names == ref_names,
         name_tp=len(pred_names & ref_names),
@@ -152,6 +206,12 @@ def score_item(reference: MeaningRepresentation, output: str | None) -> ItemScor
         predicted_act=predicted.act,
         parse_error=None,
     )
+
+
+def strict_match(output: str | None, reference_text: str) -> bool:
+    """Plain string equality of answer and reference, surrounding whitespace aside (a served model's
+    answer often ends with a newline; nothing inside the representation is normalised)."""
+    return output is not None and output.strip() == reference_text.strip()
 
 
 def _div(numerator: float, denominator: float) -> float:
@@ -180,26 +240,35 @@ def column_sums(scores: Sequence[Mapping[str, Any]]) -> dict[str, float]:
 
 
 def aggregate(scores: Sequence[Mapping[str, Any]]) -> dict[str, float]:
-    """Every metric in METRICS over the given per-item scores (dicts as written to items.jsonl)."""
+    """Every metric in METRICS over the given per-item scores (dicts as written to items.jsonl).
+
+    The old names in METRIC_ALIASES are added as keys with the same values, so readers of
+    `metrics["exact_match"]` written before the rename keep working.
+    """
     sums = column_sums(scores)
-    return {name: metric_from_sums(spec, sums, len(scores)) for name, spec in METRICS.items()}
+    values = {name: metric_from_sums(spec, sums, len(scores)) for name, spec in METRICS.items()}
+    return {**values, **{old: values[new] for old, new in METRIC_ALIASES.items()}}
 
 
 def per_act(items: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
-    """Per reference act: item count, act accuracy and exact match (items need 'reference_act')."""
+    """Per reference act: item count, act accuracy, order-insensitive and strict match (items need
+    'reference_act'; items written before the rename carry `exact_match` instead)."""
     counts: Counter[str] = Counter()
     act_ok: Counter[str] = Counter()
-    exact: Counter[str] = Counter()
+    loose: Counter[str] = Counter()
+    strict: Counter[str] = Counter()
     for item in items:
         act = str(item["reference_act"])
         counts[act] += 1
         act_ok[act] += int(bool(item["act_correct"]))
-        exact[act] += int(bool(item["exact_match"]))
+        loose[act] += int(bool(item.get("order_insensitive_match", item.get("exact_match"))))
+        strict[act] += int(bool(item.get("strict_exact_match", False)))
     return {
         act: {
             "n": counts[act],
             "act_accuracy": act_ok[act] / counts[act],
-            "exact_match": exact[act] / counts[act],
+            "order_insensitive_match": loose[act] / counts[act],
+            "strict_exact_match": strict[act] / counts[act],
         }
         for act in sorted(counts)
     }

@@ -8,7 +8,7 @@ pointers list every model evaluated in the run (shown in an overview table). Wri
 `--output-uri` (normally next to the evaluation results):
 
     per_act_accuracy.png   act accuracy per reference dialogue act, champion vs challenger
-    metric_deltas.png      challenger - champion for every metric, with the paired bootstrap CI
+    metric_deltas.png      challenger - champion for every metric, with the paired cluster bootstrap CI
     summary.txt            the Slack message
     report.md              written last: its presence means the report is complete
 
@@ -30,7 +30,8 @@ from llm_workloads.metrics import METRICS, per_act
 
 CHART_FILES = ("per_act_accuracy.png", "metric_deltas.png")
 SUMMARY_METRICS = (
-    "exact_match",
+    "order_insensitive_match",
+    "strict_exact_match",
     "act_accuracy",
     "slot_value_f1",
     "request_failure_rate",
@@ -120,7 +121,9 @@ def delta_chart(decision: Mapping[str, Any]) -> bytes:
             label=f"margin ({primary})",
         )
         ax.set_yticks(ys, [f"{n} *" if n == primary else n for n in names], fontsize=8)
-        ax.set_xlabel(f"challenger - champion ({float(decision['confidence']):.0%} paired bootstrap CI)")
+        ax.set_xlabel(
+            f"challenger - champion ({float(decision['confidence']):.0%} paired cluster bootstrap CI)"
+        )
         ax.set_title("Metric deltas (* primary; red = worse)")
         ax.legend(loc="lower right", fontsize=8)
         fig.tight_layout()
@@ -135,6 +138,33 @@ def _row(*cells: Any) -> str:
 
 def _fmt(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _statistics_lines(decision: Mapping[str, Any]) -> list[str]:
+    """What the decision's figures mean: margin, resampling unit, power (absent in older decisions)."""
+    lines: list[str] = []
+    meaning = decision.get("margin_meaning")
+    if isinstance(meaning, Mapping):
+        lines.append(f"- Margin ({meaning['kind']}): {meaning['text']}.")
+    groups, mde = decision.get("groups"), decision.get("mde")
+    if isinstance(groups, Mapping) and isinstance(mde, Mapping):
+        value = mde.get("value")
+        shown = f"{value:.4f}" if isinstance(value, int | float) else "undefined"
+        limit = mde.get("limit")
+        lines.append(
+            f"- Resampled by meaning group: {decision['n_items']} items in {groups['n_groups']} groups; "
+            f"minimum detectable effect {shown} at {float(mde['confidence']):.0%} with "
+            f"{float(mde['power']):.0%} power"
+            + (f" (a comparison is powered when it is at most {limit:.4f})" if limit is not None else "")
+        )
+    significance = decision.get("significance")
+    if isinstance(significance, Mapping):
+        lines.append(
+            f"- Significance: {significance['method']}, one-sided p = {significance['p_value']:.4g} over "
+            f"{significance['informative_groups']} groups where the models differ "
+            f"({'all' if significance['exact'] else 'random'} {significance['patterns']} patterns)."
+        )
+    return lines
 
 
 def render_markdown(
@@ -159,6 +189,7 @@ def render_markdown(
         f"- Rule: primary `{decision['primary_metric']}`, margin {decision['margin']}, "
         f"{decision['test']} at {float(decision['confidence']):.0%}, minimum {decision['min_items']} items; "
         f"bootstrap {decision['bootstrap']['resamples']} resamples, seed {decision['bootstrap']['seed']}",
+        *_statistics_lines(decision),
         "",
         "## Checks",
         "",
@@ -171,7 +202,9 @@ def render_markdown(
         "",
         "## Metrics",
         "",
-        "Failed requests and unparseable answers count as wrong in every metric.",
+        "Failed requests and unparseable answers count as wrong in every metric. "
+        "`order_insensitive_match` ignores slot and list-value order; `strict_exact_match` is plain string "
+        "equality with the reference (the published ViGGO metric).",
         "",
         "| metric | champion | challenger | delta | CI low | CI high |",
         "|---|---|---|---|---|---|",
@@ -202,8 +235,9 @@ def render_markdown(
         "",
         "## Per dialogue act",
         "",
-        "| act | n | champion act acc. | challenger act acc. | champion exact | challenger exact |",
-        "|---|---|---|---|---|---|",
+        "| act | n | champion act acc. | challenger act acc. | champion order-insens. | "
+        "challenger order-insens. | champion strict | challenger strict |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for act in sorted(set(champion_acts) | set(challenger_acts)):
         a, b = champion_acts.get(act, {}), challenger_acts.get(act, {})
@@ -211,7 +245,11 @@ def render_markdown(
             _row(
                 act,
                 int(a.get("n", b.get("n", 0))),
-                *(f"{x.get(k, 0.0):.4f}" for k in ("act_accuracy", "exact_match") for x in (a, b)),
+                *(
+                    f"{x.get(k, 0.0):.4f}"
+                    for k in ("act_accuracy", "order_insensitive_match", "strict_exact_match")
+                    for x in (a, b)
+                ),
             )
         )
     lines += ["", "![per-act accuracy](per_act_accuracy.png)", ""]

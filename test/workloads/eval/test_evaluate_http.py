@@ -93,7 +93,7 @@ def test_scripted_set_gives_hand_computed_metrics(tmp_path: Path, write_records:
     m = results["metrics"]
     n = 7  # failed and unparseable items stay in every denominator
     # exact: only item 1 -> 1/7. act correct: items 1, 3, 7 -> 3/7. name sets equal: items 1, 2, 3 -> 3/7.
-    assert m["exact_match"] == pytest.approx(1 / n)
+    assert m["order_insensitive_match"] == pytest.approx(1 / n)
     assert m["act_accuracy"] == pytest.approx(3 / n)
     assert m["slot_name_set_accuracy"] == pytest.approx(3 / n)
     # slot names per item (tp, fp, fn): (2,0,0) (2,0,0) (3,0,0) (0,0,2) (0,0,2) (0,0,3) (2,1,0)
@@ -144,7 +144,7 @@ def test_champion_and_challenger_same_run_keyed_and_routed(
     assert routes == {(champion, False), (MODEL, True)}
     champ, _ = load_outputs(tmp_path, "champion")
     chal, _ = load_outputs(tmp_path, "challenger")
-    assert champ["metrics"]["exact_match"] == chal["metrics"]["exact_match"] == 1.0
+    assert champ["metrics"]["order_insensitive_match"] == chal["metrics"]["order_insensitive_match"] == 1.0
     assert champ["settings"]["data"] == chal["settings"]["data"]
     assert champ["settings_key"] != chal["settings_key"]
     assert chal["settings"]["endpoint"]["route"] == "canary" and chal["settings"]["adapter"] == "viggo-v2"
@@ -234,7 +234,7 @@ def test_malformed_response_body_and_retry_after(tmp_path: Path, write_records: 
         assert run_eval(tmp_path, server.url) == 0
     _, items = load_outputs(tmp_path)
     assert items[0]["error"] == "response body is not JSON" and items[0]["attempts"] == 1
-    assert items[1]["exact_match"] is True and items[1]["attempts"] == 2
+    assert items[1]["order_insensitive_match"] is True and items[1]["attempts"] == 2
 
 
 def test_service_name_resolves_url_and_token_through_the_anyscale_sdk(

@@ -16,20 +16,32 @@ def mr(text: str):
 REF = mr("inform(name[Dirt: Showdown], genres[driving/racing, sport], platforms[PC], rating[good])")
 
 
-def test_exact_match_ignores_slot_and_value_order() -> None:
+def test_order_insensitive_match_ignores_slot_and_value_order_strict_does_not() -> None:
     s = score_item(
         REF, "inform(rating[good], platforms[PC], genres[sport, driving/racing], name[Dirt: Showdown])"
     )
-    assert (s.exact_match, s.act_correct, s.slot_names_match) == (True, True, True)
+    assert (s.order_insensitive_match, s.act_correct, s.slot_names_match) == (True, True, True)
     assert (s.value_tp, s.value_fp, s.value_fn) == (5, 0, 0)
+    # The published metric is string equality: the reordered answer is wrong there.
+    assert s.strict_exact_match is False
 
 
-def test_wrong_slot_value_is_not_an_exact_match_unlike_the_demo_metric() -> None:
+def test_strict_exact_match_is_string_equality_with_the_reference_as_written() -> None:
+    text = "inform(name[Dirt: Showdown], genres[driving/racing, sport], platforms[PC], rating[good])"
+    assert score_item(REF, text + "\n", text).strict_exact_match  # surrounding whitespace aside
+    assert not score_item(REF, text.replace(", ", ",", 1), text).strict_exact_match
+    assert score_item(REF, text.replace(", ", ",", 1), text).order_insensitive_match
+    assert not score_item(REF, None, text).strict_exact_match
+    # Without the reference text, the canonical rendering stands in (the same text here).
+    assert score_item(REF, text).strict_exact_match
+
+
+def test_wrong_slot_value_is_not_a_match_unlike_the_demo_metric() -> None:
     # The original demo compared only act and slot names: this answer would have scored 100%.
     s = score_item(
         REF, "inform(name[Dirt: Showdown], genres[driving/racing, sport], platforms[PC], rating[poor])"
     )
-    assert s.exact_match is False and s.act_correct and s.slot_names_match
+    assert s.order_insensitive_match is False and s.act_correct and s.slot_names_match
     assert (s.value_tp, s.value_fp, s.value_fn) == (4, 1, 1)
 
 
@@ -43,14 +55,14 @@ def test_values_are_case_sensitive_and_sets() -> None:
 
 def test_empty_value_slot_is_one_pair() -> None:
     ref = mr("request_attribute(esrb[])")
-    assert score_item(ref, "request_attribute(esrb[])").exact_match
+    assert score_item(ref, "request_attribute(esrb[])").order_insensitive_match
     s = score_item(ref, "request_attribute(esrb[M (for Mature)])")
     assert (s.value_tp, s.value_fp, s.value_fn) == (0, 1, 1)
 
 
 def test_failures_count_as_wrong_with_all_reference_slots_missed() -> None:
     failed = score_item(REF, None)
-    assert failed.request_failed and not failed.parse_failed and not failed.exact_match
+    assert failed.request_failed and not failed.parse_failed and not failed.order_insensitive_match
     assert (failed.name_fn, failed.value_fn, failed.name_fp) == (4, 5, 0)
     garbage = score_item(REF, "The sentence is about a racing game.")
     assert garbage.parse_failed and not garbage.request_failed and garbage.parse_error
@@ -68,7 +80,9 @@ def test_aggregate_keeps_failures_in_every_denominator() -> None:
     rows = [{**s.to_dict(), "reference_act": "inform"} for s in items]
     m = aggregate(rows)
     # n = 4: exact 1/4, act 1/4 (the give_opinion answer has the wrong act), failures 1/4 each.
-    assert m["exact_match"] == 0.25 and m["act_accuracy"] == 0.25
+    assert m["order_insensitive_match"] == 0.25 and m["act_accuracy"] == 0.25
+    # The reordered right answer is not a strict match; the old name is an alias of the new one.
+    assert m["strict_exact_match"] == 0.0 and m["exact_match"] == m["order_insensitive_match"]
     assert m["request_failure_rate"] == 0.25 and m["parse_failure_rate"] == 0.25
     # slot names: tp 4+0+0+2 = 6, fp 0, fn 0+4+4+2 = 10 -> P 1, R 6/16, F1 = 2*6 / (2*6 + 0 + 10) = 12/22
     assert m["slot_name_precision"] == 1.0
@@ -76,8 +90,10 @@ def test_aggregate_keeps_failures_in_every_denominator() -> None:
     assert m["slot_name_f1"] == pytest.approx(12 / 22)
     # values: tp 5+0+0+2 = 7, fp 0, fn 0+5+5+3 = 13 -> F1 = 2*7 / (2*7 + 0 + 13) = 14/27
     assert m["slot_value_f1"] == pytest.approx(14 / 27)
-    assert set(m) == set(METRICS)
-    assert per_act(rows) == {"inform": {"n": 4, "act_accuracy": 0.25, "exact_match": 0.25}}
+    assert set(m) == set(METRICS) | {"exact_match"}
+    assert per_act(rows) == {
+        "inform": {"n": 4, "act_accuracy": 0.25, "order_insensitive_match": 0.25, "strict_exact_match": 0.0}
+    }
 
 
 def test_all_failed_gives_zeros_not_nan() -> None:
@@ -98,11 +114,11 @@ def test_on_every_viggo_record_order_never_matters_and_one_changed_value_always_
             ref.act,
             tuple((s, tuple(reversed(v)) if s in LIST_VALUED_SLOTS else v) for s, v in reversed(ref.slots)),
         )
-        assert score_item(ref, render_mr(reordered)).exact_match, record
+        assert score_item(ref, render_mr(reordered)).order_insensitive_match, record
         name, values = ref.slots[-1]
         changed = MeaningRepresentation(ref.act, (*ref.slots[:-1], (name, ("changed value",))))
         s = score_item(ref, render_mr(changed))
-        assert not s.exact_match and s.act_correct and s.slot_names_match
+        assert not s.order_insensitive_match and s.act_correct and s.slot_names_match
         assert (s.value_fp, s.value_fn) == (1, max(len(values), 1))
 
 

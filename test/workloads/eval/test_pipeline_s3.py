@@ -47,7 +47,8 @@ def run_chain(records: list[dict], root: str, tmp_path: Path) -> tuple[int, int,
     compared = compare.main(
         ["--champion-results", f"{root}/eval/champion.json",
          "--challenger-results", f"{root}/eval/challenger.json",
-         "--primary-metric", "exact_match", "--margin", "0.05", "--confidence", "0.95",
+         "--primary-metric", "order_insensitive_match", "--margin", "0.05", "--confidence", "0.95",
+         "--max-mde", "0.5",
          "--guard", "slot_value_f1=0.01", "--guard", "parse_failure_rate=0.0", "--min-items", "50",
          "--bootstrap-resamples", "2000", "--seed", "1", "--decision-uri", f"{root}/decision.json"]
     )  # fmt: skip
@@ -71,8 +72,11 @@ def test_chain_on_s3_promotes_and_reports(s3_bucket: str, viggo_records: list[di
 
     decision = storage.read_json(f"{root}/decision.json")
     assert decision["decision"] == "promote"
-    assert decision["metrics"]["champion"]["exact_match"] == 0.6
-    assert decision["metrics"]["challenger"]["exact_match"] == 0.9
+    assert decision["metrics"]["champion"]["order_insensitive_match"] == 0.6
+    assert decision["metrics"]["challenger"]["order_insensitive_match"] == 0.9
+    # The test data holds its references as written: the right answers are strict matches too.
+    assert decision["metrics"]["challenger"]["strict_exact_match"] == 0.9
+    assert 0 < decision["mde"]["value"] <= 0.5 and decision["groups"]["n_groups"] > 10
     assert decision["mcnemar"] == {
         "champion_only": 0,
         "challenger_only": 30,
@@ -89,14 +93,16 @@ def test_chain_on_s3_promotes_and_reports(s3_bucket: str, viggo_records: list[di
 
     summary = format_slack_summary(small, "https://reports.example/run-1/report.md")
     assert summary.splitlines()[0] == f":white_check_mark: Promote challenger `{CHALLENGER}`"
-    assert "exact_match: 0.600 -> 0.900 (delta +0.300" in summary
+    assert "order_insensitive_match: 0.600 -> 0.900 (delta +0.300" in summary
     assert summary.endswith("Report: https://reports.example/run-1/report.md")
 
     files = {uri.rsplit("/", 1)[1]: uri for uri in storage.list_uris(f"{root}/report")}
     assert sorted(files) == ["metric_deltas.png", "per_act_accuracy.png", "report.md", "summary.txt"]
     markdown = storage.read_text(files["report.md"])
     assert "**Decision: promote**" in markdown
-    assert "| exact_match (primary) | 0.6000 | 0.9000 | +0.3000 |" in markdown
+    assert "| order_insensitive_match (primary) | 0.6000 | 0.9000 | +0.3000 |" in markdown
+    assert "| strict_exact_match | 0.6000 | 0.9000 | +0.3000 |" in markdown
+    assert f"minimum detectable effect {decision['mde']['value']:.4f}" in markdown
     assert "| champion | `" in markdown and "| challenger | `" in markdown  # all models evaluated in the run
     assert storage.read_bytes(files["per_act_accuracy.png"])[:8] == b"\x89PNG\r\n\x1a\n"
     for uri in storage.list_uris(root):
@@ -159,7 +165,9 @@ def test_tampered_items_are_detected(local_run: str, tmp_path: Path) -> None:
         storage.write_json(f"{root}/eval/{label}.json", pointer)
     pointer = storage.read_json(f"{root}/eval/challenger.json")
     items_path = Path(pointer["results_uri"]) / "items.jsonl"
-    items_path.write_text(items_path.read_text().replace('"exact_match":false', '"exact_match":true', 1))
+    items_path.write_text(
+        items_path.read_text().replace('"order_insensitive_match":false', '"order_insensitive_match":true', 1)
+    )
     with pytest.raises(compare.CompareError, match="sha256 differs"):
         compare.load_results(f"{root}/eval/challenger.json")
 
@@ -170,8 +178,8 @@ def test_tampered_items_are_detected(local_run: str, tmp_path: Path) -> None:
         (lambda d: d.update(decision="maybe"), "decision must be one of"),
         (lambda d: d.update(decision="keep_champion"), "contradicts the failed checks"),
         (
-            lambda d: d["metrics"]["delta"].update(exact_match=None),
-            "metrics.delta.exact_match must be a finite",
+            lambda d: d["metrics"]["delta"].update(order_insensitive_match=None),
+            "metrics.delta.order_insensitive_match must be a finite",
         ),
         (lambda d: d.pop("ci"), "missing field ci"),
     ],
@@ -194,8 +202,10 @@ def test_too_few_items_is_keep_champion_end_to_end(
     root = str(tmp_path / "run")
     assert run_chain(records, root, tmp_path) == (0, 0, 0)
     small = read_decision(f"{root}/decision.json")
-    # 10 items: below the minimum, and (6 -> 9 right) not significant either; both reasons are recorded.
-    assert small["decision"] == "keep_champion" and small["failed_checks"] == ["min_items", "significance"]
+    # 10 items of one meaning group: below the minimum, underpowered, and (6 -> 9 right) not significant
+    # either; every reason is recorded.
+    assert small["decision"] == "keep_champion"
+    assert small["failed_checks"] == ["min_items", "power", "significance", "mcnemar"]
     assert format_slack_summary(small).startswith(f":warning: Keep champion `{CHAMPION}`")
 
 
@@ -226,6 +236,7 @@ def test_branch_for_follows_only_a_validated_decision(local_run: str) -> None:
 def test_decision_file_is_byte_identical_when_recomputed(local_run: str, tmp_path: Path) -> None:
     args = ["--champion-results", f"{local_run}/eval/champion.json"]
     args += ["--challenger-results", f"{local_run}/eval/challenger.json", "--margin", "0.05", "--seed", "1"]
+    args += ["--max-mde", "0.5"]
     args += [
         "--guard",
         "slot_value_f1=0.01",
