@@ -4,6 +4,7 @@
  * `paramDefaultProblem` checks it up front.
  */
 import { z } from "zod";
+import { pythonRegexProblem } from "./python-regex.js";
 import { PlainString } from "./refs.js";
 
 const common = {
@@ -16,7 +17,13 @@ export const StringParamSchema = z.strictObject({
   default: PlainString.describe("Default value; must satisfy the constraints below."),
   minLength: z.int().min(0).optional(),
   maxLength: z.int().min(1).optional(),
-  pattern: z.string().optional().describe("ECMA/Python-compatible regular expression the value must match."),
+  pattern: z
+    .string()
+    .optional()
+    .describe(
+      "Regular expression the value must match (searched, like re.search): the subset JavaScript and Python's re " +
+        "read alike (no \\p{...}, named groups, inline flags or variable-width lookbehind).",
+    ),
   enum: z.array(PlainString).min(1).optional().describe("Allowed values."),
   ...common,
 });
@@ -78,6 +85,9 @@ export function paramDefaultProblem(spec: ParamSpec): string | undefined {
         } catch (e) {
           return `pattern is not a valid regular expression: ${(e as Error).message}`;
         }
+        const python = pythonRegexProblem(spec.pattern);
+        if (python)
+          return `pattern is not valid under Python's re (Airflow validates params with it): ${python}`;
         // JSON Schema `pattern` is a search, not a full match (same as Python's re.search).
         if (!re.test(v)) return `default "${v}" does not match pattern ${spec.pattern}`;
       }
