@@ -72,6 +72,14 @@ function issuesFromZod(file: string, error: z.ZodError): DefinitionIssue[] {
   );
 }
 
+/** Every problem of `value` as a pipeline (structure, schema, semantics), each naming `file`; empty when valid. */
+export function pipelineIssues(value: unknown, file: string): DefinitionIssue[] {
+  const structural = plainDataProblem(value);
+  if (structural) return [{ file, path: formatPath(structural.path), message: structural.message }];
+  const result = PipelineSchema.safeParse(value);
+  return result.success ? [] : issuesFromZod(file, result.error);
+}
+
 /** Parses (zod + semantic checks) one module's default export; throws DefinitionError naming `file`. */
 export function parsePipeline(value: unknown, file: string): Pipeline {
   const structural = plainDataProblem(value);

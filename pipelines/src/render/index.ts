@@ -6,7 +6,10 @@
  * never touches previous output.
  */
 import { flattenTasks } from "../graph/tasks.js";
+import { DefinitionError } from "../model/errors.js";
+import { AIRFLOW_KEY_MAX, COMPUTE_CONFIG_PATTERN } from "../model/names.js";
 import type { Pipeline } from "../model/pipeline.js";
+import { pipelineIssues } from "../model/validate.js";
 import type { AnyscaleServiceTask } from "../model/tasks.js";
 import { anyscaleYaml, jobConfig, serviceConfig } from "./anyscale-yaml.js";
 import { toYaml } from "./yaml.js";
@@ -53,8 +56,24 @@ export function renderAllSync(input: readonly LoadedDefinition[], opts: RenderOp
     root === undefined || root.from === root.to
       ? input
       : input.map((d) => ({ file: d.file, pipeline: rebasePipeline(d.pipeline, root) }));
+  if (defs !== input) {
+    // Rebasing changes values (longer or different roots): what is rendered is validated again, so a default
+    // pushed past its own maxLength or pattern is reported here instead of failing the DAG's import.
+    const issues = defs.flatMap((d) =>
+      pipelineIssues(d.pipeline, d.file).map((i) => ({
+        ...i,
+        message: `with storage root ${root!.from} -> ${root!.to}: ${i.message}`,
+      })),
+    );
+    if (issues.length > 0) throw new DefinitionError(issues);
+  }
   const names = naming(opts.dagIdPrefix ?? "");
   const computeConfigs = opts.computeConfigs ?? {};
+  for (const [key, value] of Object.entries(computeConfigs))
+    if (!COMPUTE_CONFIG_PATTERN.test(value))
+      throw new Error(
+        `compute config override ${key}=${JSON.stringify(value)}: must be an Anyscale compute config name or name:version`,
+      );
   const files: RenderedFile[] = [];
   const owners = new Map<string, string>(); // output path -> definition file (for collision messages)
   const services = new Map<string, { body: string; files: Set<string> }>();
@@ -82,6 +101,12 @@ export function renderAllSync(input: readonly LoadedDefinition[], opts: RenderOp
 
   function renderOne(file: string, pipeline: Pipeline): void {
     const dagId = names.dagId(pipeline.dagId);
+    if (dagId.length > AIRFLOW_KEY_MAX)
+      throw new RenderError(
+        file,
+        ["dagId"],
+        `dag id "${dagId}" (with prefix "${names.prefix}") is longer than Airflow's ${AIRFLOW_KEY_MAX} characters; use a shorter prefix`,
+      );
     const dagPath = `dags/${dagId}.py`;
     claim(dagPath, file, ["dagId"], `dag_id "${dagId}"`);
     files.push({ path: dagPath, content: renderDag({ file, pipeline, naming: names, computeConfigs }) });

@@ -4,7 +4,15 @@ import path from "node:path";
 import { Command } from "commander";
 import { z } from "zod";
 import { DagId } from "../../model/tasks.js";
-import { checkOutput, renderAll, writeOutputAtomic, type RenderedFile } from "../../render/index.js";
+import type { LoadedDefinition } from "../../definitions-loader.js";
+import { COMPUTE_CONFIG_PATTERN } from "../../model/names.js";
+import {
+  checkOutput,
+  referencedComputeConfigs,
+  renderAll,
+  writeOutputAtomic,
+  type RenderedFile,
+} from "../../render/index.js";
 import { validateStorageRoot, type StorageRoot } from "../../render/storage.js";
 import { CliError } from "../errors.js";
 import type { CliIo } from "../io.js";
@@ -30,6 +38,33 @@ export const RenderDagsOptions = z.strictObject({
 export type RenderDagsOptions = z.infer<typeof RenderDagsOptions>;
 
 const OWNED = ["dags", "anyscale"] as const;
+
+/**
+ * `--compute-config key=name[:version]` as a map. Each key must be one the definitions use (all of them, also with
+ * `--only`; a typo would otherwise be silently ignored), given once, and each value an Anyscale compute config
+ * reference.
+ */
+function computeConfigOverrides(
+  given: readonly string[],
+  defs: readonly LoadedDefinition[],
+): Record<string, string> {
+  const used = referencedComputeConfigs(defs);
+  const out: Record<string, string> = {};
+  for (const kv of given) {
+    const [key, value] = kv.split("=") as [string, string];
+    if (!used.includes(key))
+      throw new CliError(
+        `--compute-config ${kv}: unknown compute config key "${key}" (the definitions use: ${used.join(", ") || "none"})`,
+      );
+    if (!COMPUTE_CONFIG_PATTERN.test(value))
+      throw new CliError(
+        `--compute-config ${kv}: "${value}" must be an Anyscale compute config name or name:version (version >= 1)`,
+      );
+    if (Object.hasOwn(out, key)) throw new CliError(`--compute-config ${kv}: key "${key}" is given twice`);
+    out[key] = value;
+  }
+  return out;
+}
 
 /** Files currently in the renderer-owned subdirectories of `outDir`. */
 async function existingOutput(outDir: string): Promise<RenderedFile[]> {
@@ -85,10 +120,8 @@ export async function runRenderDags(raw: unknown, io: CliIo): Promise<void> {
   const opts = RenderDagsOptions.parse(raw);
   const outDir = path.resolve(io.cwd, opts.out);
   await checkOutDir(outDir, opts.out);
-  const { selected } = await loadSelected(io, opts);
-  const computeConfigs = Object.fromEntries(
-    opts.computeConfig.map((kv) => kv.split("=") as [string, string]),
-  );
+  const { all, selected } = await loadSelected(io, opts);
+  const computeConfigs = computeConfigOverrides(opts.computeConfig, all);
   let storageRoot: StorageRoot | undefined;
   if (opts.storageRoot !== undefined) {
     const [from, to] = opts.storageRoot.split("=") as [string, string];
