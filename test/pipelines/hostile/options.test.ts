@@ -11,7 +11,7 @@ import type { PipelineInput } from "../../../pipelines/src/model/index.js";
 import { validPipeline } from "../fixtures/pipelines.js";
 import { run, tempDir, writeDefinitions } from "../cli/harness.js";
 
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access -- cases poke at untyped shapes on purpose */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access -- cases poke at untyped shapes on purpose */
 
 function definition(): PipelineInput {
   const p = validPipeline("good") as any;
