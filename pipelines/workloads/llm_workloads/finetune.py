@@ -13,6 +13,15 @@ Guarantees:
   the final losses in a manifest at `--manifest-uri` (also create-only);
 * train/valid files are validated record by record before any GPU time is spent;
 * secrets (HF_TOKEN for gated base models) only come from the environment.
+* the chat template is the one serving applies: for the families in `llm_workloads.chat_template`
+  a template registered by `llm_workloads.trainers.llamafactory_launch` (proved equal to the served
+  tokenizer chat template, and checked against the real tokenizer before training), not
+  LLaMA-Factory's built-in one;
+* `--base-model-revision` pins the base model's commit (weights, tokenizer, chat template); it is
+  passed to LLaMA-Factory as `model_revision` and recorded in the manifest (`null` when not given);
+* at least `--min-steps` optimizer steps (default 75, the low end of the published setups): the
+  epochs are raised for small datasets, and the manifest records `epochs_requested`, the effective
+  `epochs`, `steps_per_epoch` and `optimizer_steps`.
 
 The trainer is chosen by the job's environment (`llm_workloads.trainers`): LLaMA-Factory on Ray by
 default; on the local stack (`LLM_LOCAL_STACK=1`, or `LLM_TRAINER=stand-in`) a stand-in that writes
@@ -36,13 +45,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from llm_workloads import storage
+from llm_workloads import chat_template, storage
 from llm_workloads.manifest import data_hash, finetune_manifest, sha256_hex
 
 ADAPTER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 # LLaMA-Factory chat templates per base-model family. The template must match the chat template the
 # serving engine (vLLM, via the tokenizer) applies, or the served model sees a different prompt format.
+# Families listed in llm_workloads.chat_template use a template registered by our launcher that is
+# proved equal to the serving template (LLaMA-Factory's own `mistral` is not); the rest are
+# LLaMA-Factory built-ins.
 TEMPLATES: tuple[tuple[str, str], ...] = (
+    *((prefix, training) for prefix, _, training in chat_template.FAMILIES),
     ("mistralai/mistral-", "mistral"),
     ("qwen/qwen2.5-", "qwen"),
     ("qwen/qwen3-", "qwen3"),
@@ -54,6 +67,12 @@ VALID_DATASET = "valid"
 # Files a LoRA run leaves in output_dir that a server needs; uploaded in this order, config last,
 # because a loader treats a folder with adapter_config.json as a complete adapter.
 ADAPTER_CONFIG = "adapter_config.json"
+# Fewest optimizer steps a run may take: the published VIGGO setups take 75-155
+# (../shared/reference/finetune-anchors.md); 100 records x 3 epochs at an effective batch of 16 would
+# be 21. Below the floor the epochs are raised (the run trains on whole epochs, so the cosine
+# schedule and every record's share stay as they are).
+DEFAULT_MIN_STEPS = 75
+LAUNCHER_MODULE = "llm_workloads.trainers.llamafactory_launch"
 
 
 class FinetuneError(Exception):
@@ -78,6 +97,8 @@ class FinetuneArgs:
     batch_size: int = 4
     gradient_accumulation_steps: int = 4
     template: str | None = None
+    base_model_revision: str | None = None
+    min_steps: int = DEFAULT_MIN_STEPS
     num_gpus: int = 1
     accelerator_type: str | None = None
     work_dir: str | None = None
@@ -102,7 +123,50 @@ class FinetuneArgs:
             "template": template_for(self.base_model, self.template),
             "lr_scheduler": "cosine",
             "warmup_ratio": 0.1,
+            "min_optimizer_steps": self.min_steps,
         }
+
+    @property
+    def effective_batch_size(self) -> int:
+        return self.batch_size * self.gradient_accumulation_steps * self.num_gpus
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The optimizer steps a run takes: what the trainer computes from the record count."""
+
+    records: int
+    steps_per_epoch: int
+    epochs_requested: int
+    epochs: int
+
+    @property
+    def optimizer_steps(self) -> int:
+        return self.steps_per_epoch * self.epochs
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "train_records": self.records,
+            "steps_per_epoch": self.steps_per_epoch,
+            "epochs_requested": self.epochs_requested,
+            "epochs": self.epochs,
+            "optimizer_steps": self.optimizer_steps,
+        }
+
+
+def training_schedule(records: int, args: FinetuneArgs) -> Schedule:
+    """Epochs raised until the run takes at least `args.min_steps` optimizer steps.
+
+    Steps per epoch as the Hugging Face Trainer counts them (no packing): batches per device
+    ceil(records / (batch x GPUs)), one optimizer step per `gradient_accumulation_steps` batches, the
+    last partial accumulation included.
+    """
+    if records <= 0:
+        raise FinetuneError("--train-uri: no training records")
+    batches = -(-records // (args.batch_size * args.num_gpus))
+    steps_per_epoch = -(-batches // args.gradient_accumulation_steps)
+    epochs = max(args.epochs, -(-args.min_steps // steps_per_epoch))
+    return Schedule(records, steps_per_epoch, args.epochs, epochs)
 
 
 def _positive_int(text: str) -> int:
@@ -165,6 +229,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--template", default=None, help="LLaMA-Factory chat template (default: from --base-model)"
     )
+    p.add_argument(
+        "--base-model-revision",
+        default=None,
+        help="Hugging Face commit of the base model (pins weights, tokenizer and chat template)",
+    )
+    p.add_argument(
+        "--min-steps",
+        type=_non_negative_int,
+        default=DEFAULT_MIN_STEPS,
+        help="fewest optimizer steps; epochs are raised to reach it (0: no floor)",
+    )
     p.add_argument("--num-gpus", type=_positive_int, default=1)
     p.add_argument(
         "--accelerator-type", default=None, help="Ray accelerator type for the training task, e.g. A10G"
@@ -213,10 +288,14 @@ def dataset_info(train_file: str, valid_file: str) -> dict[str, Any]:
     }
 
 
-def llamafactory_config(args: FinetuneArgs, dataset_dir: str, output_dir: str) -> dict[str, Any]:
-    """The `llamafactory-cli train` config (LLaMA-Factory's YAML keys)."""
+def llamafactory_config(
+    args: FinetuneArgs, dataset_dir: str, output_dir: str, epochs: int | None = None
+) -> dict[str, Any]:
+    """The `llamafactory-cli train` config (LLaMA-Factory's YAML keys); `epochs`: the schedule's."""
+    revision = {"model_revision": args.base_model_revision} if args.base_model_revision else {}
     return {
         "model_name_or_path": args.base_model,
+        **revision,
         "trust_remote_code": False,
         "stage": "sft",
         "do_train": True,
@@ -242,7 +321,7 @@ def llamafactory_config(args: FinetuneArgs, dataset_dir: str, output_dir: str) -
         "per_device_eval_batch_size": args.batch_size,
         "gradient_accumulation_steps": args.gradient_accumulation_steps,
         "learning_rate": args.learning_rate,
-        "num_train_epochs": float(args.epochs),
+        "num_train_epochs": float(args.epochs if epochs is None else epochs),
         "lr_scheduler_type": "cosine",
         "warmup_ratio": 0.1,
         "bf16": True,
@@ -252,15 +331,18 @@ def llamafactory_config(args: FinetuneArgs, dataset_dir: str, output_dir: str) -
     }
 
 
-def training_command(config_path: Path) -> list[str]:
-    return ["llamafactory-cli", "train", str(config_path)]
+def training_command(config_path: Path, num_gpus: int = 1) -> list[str]:
+    """`llamafactory-cli train <config>` through our launcher, which registers the chat templates of
+    llm_workloads.chat_template first (one process per GPU under torchrun, each registering them)."""
+    launch = ["-m", LAUNCHER_MODULE, "train", str(config_path)]
+    if num_gpus > 1:
+        return ["torchrun", "--standalone", f"--nproc_per_node={num_gpus}", *launch]
+    return [sys.executable, *launch]
 
 
 def training_env(args: FinetuneArgs, base: Mapping[str, str]) -> dict[str, str]:
     env = dict(base)
     env["PYTHONHASHSEED"] = str(args.seed)
-    if args.num_gpus > 1:
-        env["FORCE_TORCHRUN"] = "1"  # LLaMA-Factory's switch for multi-GPU data parallelism
     return env
 
 
@@ -354,10 +436,11 @@ def train_locally(
         config_path = root / "train.yaml"
         import yaml
 
-        config = llamafactory_config(args, str(data_dir), str(output_dir))
+        schedule = training_schedule(len(train), args)
+        config = llamafactory_config(args, str(data_dir), str(output_dir), epochs=schedule.epochs)
         config_path.write_text(yaml.safe_dump(config, sort_keys=True, width=1_000_000))
         try:
-            runner(training_command(config_path), training_env(args, os.environ))
+            runner(training_command(config_path, args.num_gpus), training_env(args, os.environ))
         except subprocess.CalledProcessError as error:
             raise FinetuneError(f"llamafactory-cli train failed with exit code {error.returncode}") from error
         metrics = read_metrics(output_dir)
@@ -367,6 +450,7 @@ def train_locally(
         "metrics": metrics,
         "adapter_files": uploaded,
         "counts": {"train": len(train), "valid": len(valid)},
+        "schedule": schedule.to_dict(),
         "trainer": (info or trainer_info)(),  # where training ran (the GPU worker), not the driver
     }
 
@@ -421,11 +505,13 @@ def execute(
         train_uri=args.train_uri,
         valid_uri=args.valid_uri,
         data_hash_value=outcome["data_hash"],
-        hyperparameters=args.hyperparameters(),
+        hyperparameters={**args.hyperparameters(), **outcome.get("schedule", {})},
         trainer=outcome.get("trainer") or trainer_info(),
         metrics={**outcome["metrics"], **{f"{k}_records": v for k, v in outcome["counts"].items()}},
         adapter_files=outcome["adapter_files"],
     )
+    # None when the definitions pass no revision: the manifest says so instead of pretending a pin.
+    manifest["base_model_revision"] = args.base_model_revision
     manifest["arguments"] = {k: v for k, v in sorted(asdict(args).items()) if k != "work_dir"}
     storage.put_if_absent(args.manifest_uri, storage.dumps_json(manifest).encode(), "application/json")
     return manifest

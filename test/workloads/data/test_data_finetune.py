@@ -59,7 +59,9 @@ def test_parse_args_types_and_defaults(tmp_path: Path) -> None:
         16,
     )
     assert args.adapter_uri == f"{tmp_path}/lora/viggo-run-1"
-    assert args.hyperparameters()["template"] == "mistral"
+    # Not LLaMA-Factory's `mistral`: the registered template equal to the served chat template.
+    assert args.hyperparameters()["template"] == "viggo_mistral_instruct"
+    assert args.min_steps == finetune.DEFAULT_MIN_STEPS == 75 and args.base_model_revision is None
 
 
 @pytest.mark.parametrize(
@@ -102,16 +104,56 @@ def test_llamafactory_config_and_dataset_info(tmp_path: Path) -> None:
     assert config["finetuning_type"] == "lora" and config["overwrite_output_dir"] is False
     info = finetune.dataset_info("train.jsonl", "valid.jsonl")
     assert info["train"]["tags"]["system_tag"] == "system" and info["valid"]["file_name"] == "valid.jsonl"
-    assert finetune.training_command(Path("/x/train.yaml")) == ["llamafactory-cli", "train", "/x/train.yaml"]
+    launch = ["-m", "llm_workloads.trainers.llamafactory_launch", "train", "/x/train.yaml"]
+    assert finetune.training_command(Path("/x/train.yaml")) == [sys.executable, *launch]
+    assert finetune.training_command(Path("/x/train.yaml"), 4) == [
+        "torchrun", "--standalone", "--nproc_per_node=4", *launch
+    ]  # fmt: skip
     env = finetune.training_env(FinetuneArgs(**{**args.__dict__, "num_gpus": 4}), {"HF_TOKEN": "secret"})
-    assert env["FORCE_TORCHRUN"] == "1" and env["PYTHONHASHSEED"] == "42" and env["HF_TOKEN"] == "secret"
+    assert env["PYTHONHASHSEED"] == "42" and env["HF_TOKEN"] == "secret"
+    assert "model_revision" not in config
+    pinned = parse_args(argv(tmp_path, **{"--base-model-revision": "0123abc"}))
+    assert llamafactory_config(pinned, "/data", "/out", epochs=11)["model_revision"] == "0123abc"
+    assert llamafactory_config(pinned, "/data", "/out", epochs=11)["num_train_epochs"] == 11.0
+
+
+@pytest.mark.parametrize(
+    ("records", "batch", "accumulation", "gpus", "epochs", "min_steps", "expected"),
+    [
+        # 100 records, effective batch 16: ceil(ceil(100/4)/4) = 7 steps per epoch; 3 epochs = 21 < 75,
+        # so ceil(75/7) = 11 epochs, 77 steps.
+        (100, 4, 4, 1, 3, 75, (7, 11, 77)),
+        # 400 records: 25 steps per epoch, 3 epochs = 75: the floor is met, epochs unchanged.
+        (400, 4, 4, 1, 3, 75, (25, 3, 75)),
+        # 4 GPUs: batches per device ceil(100/16) = 7, steps ceil(7/4) = 2 per epoch -> 38 epochs, 76 steps.
+        (100, 4, 4, 4, 3, 75, (2, 38, 76)),
+        (100, 4, 4, 1, 3, 0, (7, 3, 21)),  # no floor
+    ],
+)
+def test_training_schedule_has_a_floor_on_optimizer_steps(
+    tmp_path: Path, records: int, batch: int, accumulation: int, gpus: int, epochs: int, min_steps: int,
+    expected: tuple[int, int, int],
+) -> None:  # fmt: skip
+    args = FinetuneArgs(
+        **{
+            **parse_args(argv(tmp_path)).__dict__,
+            "batch_size": batch,
+            "gradient_accumulation_steps": accumulation,
+            "num_gpus": gpus,
+            "epochs": epochs,
+            "min_steps": min_steps,
+        }
+    )
+    schedule = finetune.training_schedule(records, args)
+    assert (schedule.steps_per_epoch, schedule.epochs, schedule.optimizer_steps) == expected
+    assert schedule.epochs_requested == epochs
 
 
 def fake_trainer(seen: dict[str, object]) -> finetune.CommandRunner:
     """Plays LLaMA-Factory: checks the config it is given and writes what a LoRA run writes."""
 
     def run(command: list[str], env: dict[str, str]) -> None:
-        config = yaml.safe_load(Path(command[2]).read_text())
+        config = yaml.safe_load(Path(command[-1]).read_text())
         info = json.loads((Path(config["dataset_dir"]) / "dataset_info.json").read_text())
         train_rows = Path(config["dataset_dir"], info["train"]["file_name"]).read_text().splitlines()
         seen.update(
@@ -156,6 +198,14 @@ def test_execute_trains_uploads_and_writes_manifest(tmp_path: Path, monkeypatch:
         "valid_records": 4,
     }
     assert manifest["hyperparameters"]["seed"] == 42 and manifest["data"]["data_hash"].startswith("sha256:")
+    # 4 records at an effective batch of 16: 1 step per epoch, so 75 epochs reach the 75-step floor.
+    assert {k: manifest["hyperparameters"][k] for k in ("epochs_requested", "epochs", "optimizer_steps")} == {
+        "epochs_requested": 3,
+        "epochs": 75,
+        "optimizer_steps": 75,
+    }
+    assert seen["config"]["num_train_epochs"] == 75.0  # type: ignore[index]
+    assert manifest["base_model_revision"] is None
     assert "secret" not in json.dumps(manifest)
 
 
@@ -186,7 +236,7 @@ def test_trainer_without_adapter_output_is_an_error(tmp_path: Path) -> None:
     write_data(tmp_path)
 
     def no_output(command: list[str], env: dict[str, str]) -> None:
-        Path(yaml.safe_load(Path(command[2]).read_text())["output_dir"]).mkdir()
+        Path(yaml.safe_load(Path(command[-1]).read_text())["output_dir"]).mkdir()
 
     with pytest.raises(FinetuneError, match="without adapter_config.json"):
         finetune.train_locally(parse_args(argv(tmp_path)), runner=no_output)
@@ -383,10 +433,11 @@ def test_local_stack_job_writes_a_real_adapter_folder_and_manifest_to_s3(
         assert stop - begin == 4 * rows * cols
         end = max(end, stop)
     assert end == len(payload)
-    # Steps: 10 records / (batch 2 x accumulation 1) = 5 per epoch, 3 epochs; logged every 5 steps.
+    # Steps: 10 records / (batch 2 x accumulation 1) = 5 per epoch; 3 epochs would be 15 steps, below
+    # the 75-step floor, so 15 epochs run: 75 steps, logged every 5 steps.
     log_lines = [json.loads(line) for line in stored["lora/viggo-local-1/trainer_log.jsonl"].splitlines()]
-    assert [line["current_steps"] for line in log_lines] == [5, 10, 15]
-    assert all(line["total_steps"] == 15 for line in log_lines)
+    assert [line["current_steps"] for line in log_lines] == list(range(5, 80, 5))
+    assert all(line["total_steps"] == 75 for line in log_lines)
 
     manifest = json.loads(objects(s3_bucket, "manifests/")["manifests/viggo-local-1.json"])
     assert manifest["trainer"] == {"stack": "stand-in", "stand_in_format": "1"}
@@ -399,13 +450,14 @@ def test_local_stack_job_writes_a_real_adapter_folder_and_manifest_to_s3(
     )
     results = json.loads(stored["lora/viggo-local-1/all_results.json"])
     assert manifest["metrics"] == {
-        "epoch": 3.0,
+        "epoch": 15.0,
         "eval_loss": results["eval_loss"],
         "train_loss": results["train_loss"],
         "train_records": 10,
         "valid_records": 10,
     }
-    assert results["train_loss"] == round(sum(line["loss"] for line in log_lines) / 3, 4)
+    assert results["train_loss"] == round(sum(line["loss"] for line in log_lines) / len(log_lines), 4)
+    assert (manifest["hyperparameters"]["optimizer_steps"], manifest["hyperparameters"]["epochs"]) == (75, 15)
     assert manifest["hyperparameters"]["lora_rank"] == 8
 
 

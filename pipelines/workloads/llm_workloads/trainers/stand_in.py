@@ -46,17 +46,20 @@ def info() -> dict[str, str]:
 def _config(command: list[str]) -> dict[str, Any]:
     import yaml
 
-    if command[:2] != ["llamafactory-cli", "train"] or len(command) != 3:
-        raise StandInTrainerError(f"expected 'llamafactory-cli train <config>', got {command}")
-    config = yaml.safe_load(Path(command[2]).read_text("utf-8"))
+    # finetune.training_command: `<python> -m <launcher> train <config>`, under torchrun for several GPUs.
+    launcher = "llm_workloads.trainers.llamafactory_launch"
+    if len(command) < 5 or command[-4:-1] != ["-m", launcher, "train"]:
+        raise StandInTrainerError(f"expected '<python> -m {launcher} train <config>', got {command}")
+    path = command[-1]
+    config = yaml.safe_load(Path(path).read_text("utf-8"))
     if not isinstance(config, dict):
-        raise StandInTrainerError(f"{command[2]}: not a YAML mapping")
+        raise StandInTrainerError(f"{path}: not a YAML mapping")
     required = ("model_name_or_path", "output_dir", "dataset_dir", "dataset", "eval_dataset", "lora_rank")
     missing = [key for key in required if key not in config]
     if missing:
-        raise StandInTrainerError(f"{command[2]}: missing {', '.join(missing)}")
+        raise StandInTrainerError(f"{path}: missing {', '.join(missing)}")
     if config.get("finetuning_type") != "lora":
-        raise StandInTrainerError(f"{command[2]}: finetuning_type: only lora is supported")
+        raise StandInTrainerError(f"{path}: finetuning_type: only lora is supported")
     return config
 
 
