@@ -189,10 +189,15 @@ export class LocalRuntime implements Runtime {
       env_vars?: Record<string, string>;
     };
     const dir = join(this.opts.workDir, "services", service.id, version.id);
+    const alias =
+      typeof args.model_alias === "string" && typeof args.alias_adapter === "string"
+        ? { name: args.model_alias, adapter: args.alias_adapter }
+        : undefined;
     const server = new VersionServer({
       python: this.python,
       prepare: this.#prepare(dir, runtimeEnv.working_dir),
       modelId,
+      ...(alias ? { alias } : {}),
       versionName: version.version,
       scenarioPath: this.opts.scenarioPath,
       neverHealthy,

@@ -16,6 +16,8 @@ export interface VersionServerSpec {
   /** `model_id` the version serves (`<model_id>:<adapter>` selects an adapter); undefined: any base id. */
   readonly modelId?: string;
   readonly versionName: string;
+  /** The version's stable model name and the adapter it means (`model_alias` / `alias_adapter` args). */
+  readonly alias?: { name: string; adapter: string };
   readonly scenarioPath?: string;
   /** A fault: the server starts but reports itself unhealthy. */
   readonly neverHealthy: boolean;
@@ -80,6 +82,8 @@ export class VersionServer {
       this.spec.versionName,
     ];
     if (this.spec.modelId) args.push("--model-id", this.spec.modelId);
+    if (this.spec.alias && this.spec.modelId)
+      args.push("--alias", `${this.spec.alias.name}=${this.spec.alias.adapter}`);
     if (this.spec.scenarioPath) args.push("--scenario", this.spec.scenarioPath);
     if (this.spec.neverHealthy) args.push("--never-healthy");
     const log = createWriteStream(join(this.spec.dir, "server.log"), { flags: "a" });

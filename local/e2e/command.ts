@@ -1,6 +1,7 @@
 // `npm run e2e`: start the local stack headless, run every scenario through real Airflow, check each outcome
 // from outside (S3, the emulator, the Slack sink, Airflow's records), print one line per scenario with its wall
 // time and the service-hours left running beyond the champion, and exit non-zero when any check failed.
+import { spawn } from "node:child_process";
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -9,7 +10,7 @@ import { z } from "zod";
 import type { CliIo } from "../../pipelines/src/cli/io.js";
 import { CliError } from "../../pipelines/src/cli/errors.js";
 import { S3_CREDENTIALS } from "../stack/s3.js";
-import { DEFAULT_STATE_DIR, startLocalStack, type LocalStack } from "../stack/stack.js";
+import { DEFAULT_STATE_DIR, REPO, startLocalStack, type LocalStack } from "../stack/stack.js";
 import { AirflowClient } from "./airflow.js";
 import { EmulatorView, S3Reader, SlackSink } from "./observers.js";
 import {
@@ -35,10 +36,30 @@ export const E2eOptions = z.strictObject({
  */
 export const E2E_AIRFLOW_CONFIG = {
   AIRFLOW__CORE__MAX_TASK_RETRY_DELAY: "2",
-  // Every deferred wait ends within 20 s. A canary that never gets healthy is waited for until the deadline
+  // Every deferred wait ends within 15 s. A canary that never gets healthy is waited for until the deadline
   // (UNHEALTHY may recover, see airflow_runtime/states.py), three tries; local rollouts are healthy in 2-5 s.
-  AIRFLOW__LLM_PLATFORM__MAX_WAIT_SECONDS: "20",
+  AIRFLOW__LLM_PLATFORM__MAX_WAIT_SECONDS: "15",
 } as const;
+
+/** `python -m module ...args` in .venv with `env` added (the stack's endpoints and credentials), captured. */
+function runPython(
+  module: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(join(REPO, ".venv", "bin", "python"), ["-m", module, ...args], {
+      cwd: REPO,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? REPO, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (code) => done({ code: code ?? -1, stdout, stderr }));
+  });
+}
 
 export interface ScenarioReport {
   name: string;
@@ -95,6 +116,12 @@ export async function runE2e(raw: unknown, io: CliIo): Promise<ScenarioReport[]>
       slack: new SlackSink(live.slack.adminUrl),
       emulator: new EmulatorView(live.anyscale.url, live.anyscale.token),
       setModels: models.set,
+      python: (module, args) =>
+        runPython(module, args, {
+          ...live.env,
+          ANYSCALE_CLI_TOKEN: live.anyscale.token,
+          PYTHONPATH: join(REPO, "pipelines", "workloads"),
+        }),
       log: (line) => opts.verbose && io.out(`    ${line}\n`),
     };
     for (const dag of [FINETUNE_DAG, RETRAIN_DAG]) await world.airflow.unpause(dag);
@@ -107,7 +134,7 @@ export async function runE2e(raw: unknown, io: CliIo): Promise<ScenarioReport[]>
       try {
         const outcome = await Promise.race([scenario.run(world, checks), live.failed]);
         const ends = outcome.runs.map((r) => (r.end_date ? Date.parse(r.end_date) : Date.now()));
-        endedMs = ends.length ? Math.max(...ends) : Date.now();
+        endedMs = outcome.endedMs ?? (ends.length ? Math.max(...ends) : Date.now());
       } catch (e) {
         error = e instanceof Error ? e.message : String(e);
       }

@@ -111,7 +111,12 @@ export interface ServiceView {
   current_state: string;
   base_url: string;
   auth_token: string | null;
-  primary_version: { version: string; weight: number; current_state: string } | null;
+  primary_version: {
+    version: string;
+    weight: number;
+    current_state: string;
+    ray_serve_config: { applications?: { args?: Record<string, unknown> }[] };
+  } | null;
   canary_version: { version: string; weight: number; current_state: string } | null;
 }
 
@@ -164,7 +169,10 @@ export class EmulatorView {
   }
 
   /** One chat request through the service's query URL, as a user sends it: status and the version that served. */
-  async query(service: ServiceView, model: string): Promise<{ status: number; servedBy: string | null }> {
+  async query(
+    service: ServiceView,
+    model: string,
+  ): Promise<{ status: number; servedBy: string | null; model: string | null }> {
     const res = await fetch(`${service.base_url}/v1/chat/completions`, {
       method: "POST",
       headers: {
@@ -178,8 +186,14 @@ export class EmulatorView {
       }),
       signal: AbortSignal.timeout(10_000),
     });
-    await res.text();
-    return { status: res.status, servedBy: res.headers.get("x-emulator-served-by") };
+    const text = await res.text();
+    let answered: string | null = null;
+    try {
+      answered = (JSON.parse(text) as { model?: string }).model ?? null;
+    } catch {
+      // not JSON (an error page)
+    }
+    return { status: res.status, servedBy: res.headers.get("x-emulator-served-by"), model: answered };
   }
 
   async processes(): Promise<RuntimeProcess[]> {

@@ -9,6 +9,8 @@ import {
   BASE_MODEL,
   DATASET_ROOT,
   LORA_ROOT,
+  MODEL_LINE,
+  REGISTRY_URI,
   RUNS_ROOT,
   SERVICE_NAME,
 } from "../../pipelines/definitions/shared/platform.js";
@@ -59,6 +61,8 @@ export interface World {
   emulator: EmulatorView;
   /** Replaces the model scenario the running service versions play (they re-read it when it changes). */
   setModels(models: ModelScenario): void;
+  /** Runs `python -m <module> ...args` in .venv with the stack's endpoints and credentials (as a user would). */
+  python(module: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   log(line: string): void;
   /** What scenarios hand on. */
   champion?: { adapter: string; version: string };
@@ -70,6 +74,9 @@ export interface World {
 export interface ScenarioOutcome {
   /** Runs that ended (their end time starts the "left running" clock). */
   runs: DagRun[];
+  /** When the scenario's last action ended, when it ran no DAG (default: the runs' end). */
+  endedMs?: number;
+  wallMs?: number;
 }
 
 export interface Scenario {
@@ -111,9 +118,39 @@ async function championServes(world: World, c: Checks, label: string): Promise<S
   c.equal(`${label}: primary version`, s.primary_version?.version, champion?.version);
   c.equal(`${label}: primary weight`, s.primary_version?.weight, 100);
   c.equal(`${label}: canary`, s.canary_version?.version ?? null, null);
-  const answer = await world.emulator.query(s, `${BASE_MODEL}:${champion?.adapter ?? "?"}`);
-  c.equal(`${label}: a user request is answered by`, answer, { status: 200, servedBy: champion?.version });
+  const answer = await world.emulator.query(s, MODEL_LINE);
+  c.equal(
+    `${label}: the stable name "${MODEL_LINE}" is answered by the champion's version, as its adapter`,
+    answer,
+    {
+      status: 200,
+      servedBy: champion?.version,
+      model: `${BASE_MODEL}:${champion?.adapter ?? "?"}`,
+    },
+  );
+  c.equal(
+    `${label}: the serving version pins the champion's adapter`,
+    s.primary_version?.ray_serve_config.applications?.[0]?.args?.alias_adapter,
+    champion?.adapter,
+  );
+  const registryHead = (await registryEntries(world)).at(-1);
+  c.equal(`${label}: the registry's champion`, registryHead?.adapter, champion?.adapter);
   return s;
+}
+
+interface RegistryEntry {
+  generation: number;
+  kind: string;
+  adapter: string;
+  metrics?: Record<string, number>;
+  decision?: string;
+  dataset?: { train_uri?: string };
+}
+
+/** The registry's entries, read from S3 (oldest first). */
+async function registryEntries(world: World): Promise<RegistryEntry[]> {
+  const keys = (await world.s3.list(`${REGISTRY_URI}/entries/`)).filter((k) => k.endsWith(".json")).sort();
+  return Promise.all(keys.map((k) => world.s3.json<RegistryEntry>(k)));
 }
 
 /** Items both evaluations scored (ids), from the results folders the evaluation summaries point at. */
@@ -185,6 +222,12 @@ const fineTuneAndDeploy: Scenario = {
     const s = await service(world);
     world.champion = { adapter, version: s.primary_version?.version ?? "?" };
     await championServes(world, c, "service");
+    const registry = await registryEntries(world);
+    c.equal(
+      "the registry's first entry: the deployed adapter, with its metrics",
+      registry.map((e) => [e.generation, e.kind, e.adapter, typeof e.metrics?.exact_match]),
+      [[1, "deployment", adapter, "number"]],
+    );
     const history = await world.emulator.history(s.id);
     // The first apply creates the service: Anyscale ignores canary_percent then, and the runtime sends none.
     c.equal(
@@ -268,7 +311,10 @@ const dataUpdate: Scenario = {
       "application/x-ndjson",
     );
     // The triggered retrain starts at once: its models are scripted now (challenger better).
-    world.setModels({ default: { accuracy: 0.95 }, adapters: { "viggo-curated-100": { accuracy: 0.6 } } });
+    world.setModels({
+      default: { accuracy: 0.95 },
+      adapters: { [world.champion?.adapter ?? "?"]: { accuracy: 0.6 } },
+    });
     const big = await trigger(world, DATA_DAG);
     c.equal("run 2 state", big.state, "success");
     const bigUri = `${DATASET_ROOT}/${runStamp(big.run_after)}`;
@@ -331,60 +377,135 @@ async function historyLength(world: World): Promise<number> {
   return (await world.emulator.history((await service(world)).id)).length;
 }
 
-/** Challenger better: the run the data update triggered; silent rollout at 0 %, promoted to 100 %. */
-const challengerBetter: Scenario = {
-  name: "challenger better",
+/**
+ * A retrain cycle that promotes: evaluated against the registry's champion, silent rollout at 0 %, promoted to
+ * 100 %, recorded in the registry; the stable name then serves the new adapter. The first cycle is the run the
+ * data update triggered; the second is triggered by hand and must be judged against the first one's adapter.
+ */
+function promotes(name: string, cycle: 1 | 2): Scenario {
+  return {
+    name,
+    async run(world, c) {
+      const championBefore = world.champion;
+      let run: DagRun;
+      let historyBefore: number;
+      if (cycle === 1) {
+        if (!c.that("the data update triggered a retrain run", world.triggeredRun !== undefined))
+          return { runs: [] };
+        // It started when the data update triggered it; the apply history before it is the first deploy's.
+        historyBefore = 1;
+        run = await finish(world, RETRAIN_DAG, world.triggeredRun as string);
+      } else {
+        world.setModels({
+          default: { accuracy: 0.95 },
+          adapters: { [championBefore?.adapter ?? "?"]: { accuracy: 0.6 } },
+        });
+        historyBefore = await historyLength(world);
+        run = await trigger(world, RETRAIN_DAG, { dataset_uri: world.bigDataset });
+      }
+      const registryBefore = (await registryEntries(world)).length;
+      const r = await rolloutOf(world, run, historyBefore);
+      c.equal("run state", run.state, "success");
+      c.equal("branch taken", [r.tasks.promote, r.tasks.alert], ["success", "skipped"]);
+      const root = runRoot(RETRAIN_DAG, run);
+      const decision = await world.s3.json<{ decision: string; champion: { model: string } }>(
+        `${root}/decision.json`,
+      );
+      c.equal("decision.json", decision.decision, "promote");
+      c.equal(
+        "judged against the registry's champion",
+        decision.champion.model,
+        `${BASE_MODEL}:${championBefore?.adapter ?? "?"}`,
+      );
+      const [champ, chall] = await Promise.all([
+        itemIds(world, `${root}/evaluation/champion.json`),
+        itemIds(world, `${root}/evaluation/challenger.json`),
+      ]);
+      c.that(
+        "both evaluated on the same items",
+        champ.length >= 30 && JSON.stringify(champ) === JSON.stringify(chall),
+        `${champ.length} items`,
+      );
+      const manifest = await world.s3.json<{ arguments: { train_uri: string } }>(
+        `${root}/adapter-manifest.json`,
+      );
+      c.equal(
+        cycle === 1
+          ? "the challenger trained on the triggering dataset"
+          : "the challenger trained on the given dataset",
+        manifest.arguments.train_uri,
+        `${world.bigDataset}/train.jsonl`,
+      );
+      c.equal(
+        "silent rollout at 0 %, then promotion of the same version to 100 %",
+        r.silent?.percents,
+        [0, 100],
+      );
+      c.that("report in S3", await world.s3.exists(`${root}/report/report.md`), `${root}/report/report.md`);
+      const adapter = adapterOf(run);
+      c.that(
+        "report posted to Slack",
+        (await world.slack.messages()).some((m) =>
+          m.text.startsWith(`Fine-tuning report for \`${adapter}\`: decision *promote*`),
+        ),
+      );
+      const registry = await registryEntries(world);
+      const head = registry.at(-1);
+      c.equal(
+        "one registry entry added: the promotion, with its metrics and dataset",
+        [
+          registry.length - (cycle === 1 ? 1 : registryBefore),
+          head?.kind,
+          head?.adapter,
+          head?.decision,
+          head?.dataset?.train_uri,
+          typeof head?.metrics?.exact_match,
+        ],
+        [1, "promotion", adapter, "promote", `${world.bigDataset}/train.jsonl`, "number"],
+      );
+      world.champion = { adapter, version: r.silent?.version ?? "?" };
+      await championServes(world, c, "promoted");
+      const procs = await world.emulator.processes();
+      c.that(
+        "the replaced version's server stopped",
+        procs.some((p) => p.kind === "version" && p.version === championBefore?.version && !p.alive),
+        `${championBefore?.version}`,
+      );
+      return { runs: [run] };
+    },
+  };
+}
+
+/** Rollback: the registry command returns the registry and the service to the previous champion together. */
+const rollback: Scenario = {
+  name: "rollback",
   async run(world, c) {
-    if (!c.that("the data update triggered a retrain run", world.triggeredRun !== undefined))
-      return { runs: [] };
-    // The run started when the data update triggered it; the apply history before it is the first deploy's.
-    const run = await finish(world, RETRAIN_DAG, world.triggeredRun as string);
-    const r = await rolloutOf(world, run, 1);
-    c.equal("run state", run.state, "success");
-    c.equal("branch taken", [r.tasks.promote, r.tasks.alert], ["success", "skipped"]);
-    const root = runRoot(RETRAIN_DAG, run);
-    const decision = await world.s3.json<{ decision: string; reason?: string }>(`${root}/decision.json`);
-    c.equal("decision.json", decision.decision, "promote");
-    const [champ, chall] = await Promise.all([
-      itemIds(world, `${root}/evaluation/champion.json`),
-      itemIds(world, `${root}/evaluation/challenger.json`),
+    const before = await registryEntries(world);
+    const previous = before.filter((e) => e.kind !== "rollback").at(-2);
+    const started = Date.now();
+    const out = await world.python("llm_workloads.registry", [
+      "rollback",
+      "--registry-uri",
+      REGISTRY_URI,
+      "--service",
+      SERVICE_NAME,
+      "--reason",
+      "e2e: rollback",
     ]);
-    c.that(
-      "both evaluated on the same items",
-      champ.length >= 30 && JSON.stringify(champ) === JSON.stringify(chall),
-      `${champ.length} items`,
-    );
-    const manifest = await world.s3.json<{ arguments: { train_uri: string } }>(
-      `${root}/adapter-manifest.json`,
-    );
+    c.equal("registry rollback exits 0", out.code, 0);
+    if (out.code !== 0) c.that("rollback stderr", false, out.stderr.slice(-500));
+    const after = await registryEntries(world);
+    const head = after.at(-1);
     c.equal(
-      "the challenger trained on the triggering dataset",
-      manifest.arguments.train_uri,
-      `${world.bigDataset}/train.jsonl`,
+      "a rollback entry names the previous champion",
+      [after.length - before.length, head?.kind, head?.adapter],
+      [1, "rollback", previous?.adapter],
     );
-    c.equal(
-      "silent rollout at 0 %, then promotion of the same version to 100 %",
-      r.silent?.percents,
-      [0, 100],
-    );
-    c.that("report in S3", await world.s3.exists(`${root}/report/report.md`), `${root}/report/report.md`);
-    const adapter = adapterOf(run);
-    c.that(
-      "report posted to Slack",
-      (await world.slack.messages()).some((m) =>
-        m.text.startsWith(`Fine-tuning report for \`${adapter}\`: decision *promote*`),
-      ),
-    );
-    const previous = world.champion?.version;
-    world.champion = { adapter, version: r.silent?.version ?? "?" };
-    await championServes(world, c, "promoted");
-    const procs = await world.emulator.processes();
-    c.that(
-      "the replaced version's server stopped",
-      procs.some((p) => p.kind === "version" && p.version === previous && !p.alive),
-      `${previous}`,
-    );
-    return { runs: [run] };
+    const s = await service(world);
+    world.champion = { adapter: previous?.adapter ?? "?", version: s.primary_version?.version ?? "?" };
+    await championServes(world, c, "rolled back");
+    const ended = new Date().toISOString();
+    return { runs: [], endedMs: Date.parse(ended), wallMs: Date.now() - started };
   },
 };
 
@@ -396,11 +517,10 @@ const challengerWorse: Scenario = {
     world.setModels({ default: { accuracy: 0.6 }, adapters: { [champion]: { accuracy: 0.95 } } });
     const before = await historyLength(world);
     const posts = (await world.slack.messages()).length;
-    const run = await trigger(world, RETRAIN_DAG, {
-      champion_adapter: champion,
-      dataset_uri: world.bigDataset,
-    });
+    const registryBefore = (await registryEntries(world)).length;
+    const run = await trigger(world, RETRAIN_DAG, { dataset_uri: world.bigDataset });
     const r = await rolloutOf(world, run, before);
+    c.equal("the registry is unchanged", (await registryEntries(world)).length, registryBefore);
     c.equal("run state", run.state, "success");
     c.equal("branch taken", [r.tasks.promote, r.tasks.alert], ["skipped", "success"]);
     const decision = await world.s3.json<{ decision: string }>(`${runRoot(RETRAIN_DAG, run)}/decision.json`);
@@ -439,10 +559,7 @@ function stepFails(name: string, step: string, faults: FaultSettings, expectCana
       await world.emulator.setFaults(faults);
       let run: DagRun;
       try {
-        run = await trigger(world, RETRAIN_DAG, {
-          champion_adapter: world.champion?.adapter,
-          dataset_uri: world.bigDataset,
-        });
+        run = await trigger(world, RETRAIN_DAG, { dataset_uri: world.bigDataset });
       } finally {
         await world.emulator.setFaults({ failingJobNames: [], unhealthyServiceNames: [] });
       }
@@ -482,7 +599,8 @@ function stepFails(name: string, step: string, faults: FaultSettings, expectCana
 export const SCENARIOS: readonly Scenario[] = [
   fineTuneAndDeploy,
   dataUpdate,
-  challengerBetter,
+  promotes("challenger better", 1),
+  promotes("second promotion", 2),
   challengerWorse,
   stepFails(
     "fine-tune fails",
@@ -502,6 +620,7 @@ export const SCENARIOS: readonly Scenario[] = [
     { failingJobNames: ["llm-evaluate-champion-challenger"] },
     "teardown",
   ),
+  rollback,
 ];
 
 /**

@@ -8,6 +8,8 @@ import {
   evaluateArgv,
   finetuneArgv,
   OWNER,
+  REGISTRY_URI,
+  RUN_ADAPTER,
   RAY_LLM_IMAGE,
   runUri,
   SERVICE_NAME,
@@ -19,7 +21,7 @@ import {
 } from "./shared/platform.js";
 
 const DAG_ID = "llm_finetune_deploy";
-const ADAPTER = { concat: [{ param: "adapter_prefix" }, "-", { macro: "run_stamp" as const }] };
+const ADAPTER = RUN_ADAPTER;
 
 export default definePipeline({
   dagId: DAG_ID,
@@ -30,14 +32,16 @@ export default definePipeline({
     "# Fine-tune and deploy",
     "",
     "1. **finetune.train** trains a LoRA adapter for `" + BASE_MODEL + "` into a new per-run folder",
-    "   (`<lora root>/<adapter_prefix>-<run stamp>/`); an existing adapter is never overwritten.",
+    "   (`<lora root>/viggo-<run stamp>/`); an existing adapter is never overwritten.",
     "2. **deploy.rollout** rolls out the `" +
       SERVICE_NAME +
       "` service (Ray Serve LLM, multi-LoRA). The service",
     "   loads any adapter under the LoRA root on demand, so it serves this adapter as `<base>:<adapter>`.",
     "3. **evaluate.run** evaluates the adapter through the service on the dataset's test split. The job resolves",
     "   the service URL and token itself at run time; no secret is on a command line or in XCom.",
-    "4. **cleanup.rollback_unfinished** (teardown) rolls back a rollout left unfinished by a failure.",
+    "4. **registry.record** records the adapter as the champion of the model line (model registry: lineage,",
+    "   training settings, metrics); the stable model name now serves it.",
+    "5. **cleanup.rollback_unfinished** (teardown) rolls back a rollout left unfinished by a failure.",
     "",
     "Use this for the first model (100 curated samples). Automated retraining is `llm_retrain_rollout`.",
   ].join("\n"),
@@ -50,12 +54,6 @@ export default definePipeline({
       default: `${DATASET_ROOT}/curated-100`,
       pattern: DATASET_URI_PATTERN,
       description: "Dataset version folder holding train.jsonl, valid.jsonl and test.jsonl.",
-    },
-    adapter_prefix: {
-      type: "string",
-      default: "viggo",
-      pattern: "^[a-z][a-z0-9-]{0,40}$",
-      description: "Adapter folder prefix; the run stamp is appended so every run writes a new adapter.",
     },
     ...TRAINING_PARAMS,
   },
@@ -128,13 +126,35 @@ export default definePipeline({
     },
     {
       kind: "group",
+      id: "registry",
+      dependsOn: ["evaluate"],
+      tasks: [
+        {
+          kind: "python",
+          id: "record",
+          doc: "Appends the deployed adapter to the model registry as its champion (create-only entry).",
+          callable: "llm_workloads.airflow_tasks.registry:record_champion",
+          args: {
+            registry_uri: REGISTRY_URI,
+            kind: "deployment",
+            adapter: ADAPTER,
+            manifest_uri: runUri(DAG_ID, "adapter-manifest.json"),
+            evaluation_uri: runUri(DAG_ID, "evaluation/finetuned.json"),
+            run_id: { macro: "run_id" },
+            dag_id: { macro: "dag_id" },
+          },
+        },
+      ],
+    },
+    {
+      kind: "group",
       id: "cleanup",
       tasks: [
         {
           kind: "serviceTeardown",
           id: "rollback_unfinished",
           doc: "Teardown: rolls back a rollout a failure left half-done; a finished rollout is left serving.",
-          dependsOn: ["evaluate.run"],
+          dependsOn: ["registry.record"],
           service: SERVICE_NAME,
           action: "rollbackCanary",
           setups: ["deploy.rollout"],

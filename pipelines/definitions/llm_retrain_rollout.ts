@@ -9,6 +9,8 @@ import {
   evaluateArgv,
   finetuneArgv,
   OWNER,
+  REGISTRY_URI,
+  RUN_ADAPTER,
   RAY_LLM_IMAGE,
   runUri,
   runUriParts,
@@ -22,7 +24,9 @@ import {
 
 const DAG_ID = "llm_retrain_rollout";
 /** A new adapter folder per run, so a live adapter is never overwritten and the champion stays servable. */
-const CHALLENGER = { concat: ["viggo-", { macro: "run_stamp" as const }] };
+const CHALLENGER = RUN_ADAPTER;
+const CHAMPION = "champion.read";
+const champion = (field: string) => ({ xcom: { task: CHAMPION, field } });
 const DECISION = "decide.read_decision";
 const decision = (field: string) => ({ xcom: { task: DECISION, field } });
 const TEST_URI = { concat: [{ param: "dataset_uri" }, "/test.jsonl"] };
@@ -44,6 +48,8 @@ export default definePipeline({
   doc: [
     "# Retrain and roll out",
     "",
+    "0. **champion.read** reads the champion from the model registry (the generation it was read at goes",
+    "   with it; the `champion_adapter` param overrides the adapter).",
     "1. **finetune.train_challenger** trains a challenger adapter into a new folder `viggo-<run stamp>`.",
     "2. **deploy.silent_rollout** (setup) rolls out `" + SERVICE_NAME + "` with **0 %** canary traffic.",
     "3. **evaluate.champion_and_challenger** evaluates both in one job on the same test items with the same",
@@ -51,12 +57,15 @@ export default definePipeline({
     "   resolved by the job at run time, never on a command line.",
     "4. **decide.compare** writes `decision.json` (decision, metrics, margin, confidence intervals, guards);",
     "   **decide.read_decision** puts the small decision dict in XCom; **decide.route** branches on it.",
-    "5. **promote** shifts 100 % of the traffic to the challenger, or **alert** tells the AI team on Slack.",
+    "5. **registry.record_promotion** appends the challenger to the registry at the next generation",
+    "   (create-only: a run whose champion changed meanwhile fails here, before touching the service); then",
+    "   **promote** shifts 100 % of the traffic to the challenger version, which serves the stable model",
+    "   name `viggo`. Otherwise **alert** tells the AI team on Slack.",
     "6. **report.build** writes the fine-tuning report (Markdown and charts); **report.post** posts it to Slack.",
     "7. **cleanup.rollback_canary** (teardown) rolls back an unpromoted canary, also when a step failed; the",
     "   run still ends failed when a step failed.",
     "",
-    "Champion: `" + BASE_MODEL + ":<champion_adapter>`.",
+    "Champion: `" + BASE_MODEL + ":<the registry's champion adapter>`; users call the stable name `viggo`.",
   ].join("\n"),
   owner: OWNER,
   tags: ["llm", "retraining", "anyscale"],
@@ -70,9 +79,11 @@ export default definePipeline({
     },
     champion_adapter: {
       type: "string",
-      default: "viggo-curated-100",
-      pattern: ADAPTER_NAME_PATTERN,
-      description: "Adapter currently serving production traffic.",
+      default: "",
+      pattern: `^$|${ADAPTER_NAME_PATTERN}`,
+      description:
+        "Evaluate against this adapter instead of the registry's champion (empty: the registry's champion). " +
+        "A promotion is still recorded after the registry generation read at the start.",
     },
     ...TRAINING_PARAMS,
     margin: {
@@ -91,6 +102,16 @@ export default definePipeline({
         "Fewest paired test items a decision may rest on (fewer keeps the champion). The 80/10/10 split of a " +
         "500-record dataset gives about 50 test items, so the workload's default of 50 would block most promotions.",
     },
+    max_mde: {
+      type: "number",
+      default: 0.25,
+      exclusiveMinimum: 0,
+      maximum: 1,
+      description:
+        "Largest minimum detectable effect (absolute, primary metric, 80 % power) a comparison may have; a larger " +
+        "one keeps the champion as underpowered. About 50 test items in about 17 meaning groups detect roughly " +
+        "0.2, so a limit at the margin (0.02) would keep every champion; grow the benchmark set to lower it.",
+    },
     slack_channel: { type: "string", default: "#ai-team", pattern: "^(#[a-z0-9_-]+|[CG][A-Z0-9]+)$" },
   },
   defaultArgs: DEFAULT_ARGS,
@@ -100,7 +121,21 @@ export default definePipeline({
   tasks: [
     {
       kind: "group",
+      id: "champion",
+      tasks: [
+        {
+          kind: "python",
+          id: "read",
+          doc: "The champion to evaluate against, from the model registry, and the generation it was read at.",
+          callable: "llm_workloads.airflow_tasks.registry:read_champion",
+          args: { registry_uri: REGISTRY_URI, override: { param: "champion_adapter" } },
+        },
+      ],
+    },
+    {
+      kind: "group",
       id: "finetune",
+      dependsOn: ["champion"],
       tasks: [
         {
           kind: "anyscaleJob",
@@ -150,8 +185,8 @@ export default definePipeline({
           name: "llm-evaluate-champion-challenger",
           entrypoint: evaluateArgv({
             models: [
-              { label: "champion", model: { concat: [`${BASE_MODEL}:`, { param: "champion_adapter" }] } },
-              { label: "challenger", model: { concat: [`${BASE_MODEL}:viggo-`, { macro: "run_stamp" }] } },
+              { label: "champion", model: { concat: [`${BASE_MODEL}:`, champion("adapter")] } },
+              { label: "challenger", model: { concat: [`${BASE_MODEL}:`, ...CHALLENGER.concat] } },
             ],
             canaryLabels: ["challenger"],
             testUri: TEST_URI,
@@ -187,6 +222,8 @@ export default definePipeline({
             { param: "confidence" },
             "--min-items",
             { param: "min_test_items" },
+            "--max-mde",
+            { param: "max_mde" },
             "--guard",
             "parse_failure_rate=0.01",
             "--guard",
@@ -212,17 +249,41 @@ export default definePipeline({
           dependsOn: [DECISION],
           on: decision("decision"),
           cases: [
-            { op: "eq", value: "promote", goTo: ["promote"] },
+            { op: "eq", value: "promote", goTo: ["registry.record_promotion"] },
             { op: "eq", value: "keep_champion", goTo: ["alert"] },
           ],
         },
       ],
     },
     {
+      kind: "group",
+      id: "registry",
+      tasks: [
+        {
+          kind: "python",
+          id: "record_promotion",
+          dependsOn: ["decide.route"],
+          doc: "The challenger becomes the registry's champion (create-only, at the generation after the one read).",
+          callable: "llm_workloads.airflow_tasks.registry:record_champion",
+          args: {
+            registry_uri: REGISTRY_URI,
+            kind: "promotion",
+            adapter: CHALLENGER,
+            manifest_uri: runUri(DAG_ID, "adapter-manifest.json"),
+            evaluation_uri: runUri(DAG_ID, "evaluation/challenger.json"),
+            run_id: { macro: "run_id" },
+            dag_id: { macro: "dag_id" },
+            expected_generation: champion("generation"),
+            decision_uri: runUri(DAG_ID, "decision.json"),
+          },
+        },
+      ],
+    },
+    {
       kind: "anyscaleService",
       id: "promote",
-      doc: "Same service spec, 100 % of the traffic to the challenger version.",
-      dependsOn: ["decide.route"],
+      doc: "Same service spec, 100 % of the traffic to the challenger version (the stable name serves it).",
+      dependsOn: ["registry.record_promotion"],
       ...SERVICE_SPEC,
       canaryPercent: 100,
     },
@@ -233,8 +294,8 @@ export default definePipeline({
       ...SLACK,
       text: {
         concat: [
-          ":warning: Challenger `viggo-",
-          { macro: "run_stamp" },
+          ":warning: Challenger `",
+          ...CHALLENGER.concat,
           "` was not promoted: ",
           decision("reason"),
           ". The champion keeps serving; its canary is rolled back.",

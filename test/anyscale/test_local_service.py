@@ -73,6 +73,23 @@ def test_the_scenario_file_is_reread_when_it_changes(tmp_path: Path) -> None:
     assert responder(request("m:x", record)) != Reply(record["messages"][2]["content"])
 
 
+def test_the_stable_name_is_answered_as_the_pinned_adapter(tmp_path: Path) -> None:
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text("".join(json.dumps(r) + "\n" for r in reference_records()))
+    path = tmp_path / "scenario.json"
+    adapters = {"champ": {"accuracy": 1.0}, "chall": {"accuracy": 0.0}}
+    path.write_text(json.dumps({"references": [str(refs)], "adapters": adapters}))
+    pinned_to = {name: ScenarioResponder("m", str(path), ("viggo", name)) for name in adapters}
+    for record in reference_records():
+        right = record["messages"][2]["content"]
+        # the stable name answers exactly as the pinned adapter's explicit id does (and names it), and no other
+        assert pinned_to["champ"](request("viggo", record)) == Reply(right, model="m:champ")
+        by_id = pinned_to["chall"](request("m:chall", record))
+        assert pinned_to["chall"](request("viggo", record)) == Reply(by_id.content, model="m:chall")  # type: ignore[union-attr]
+        assert by_id != Reply(right)
+        assert pinned_to["chall"](request("m:champ", record)) == Reply(right)  # explicit ids stay reachable
+
+
 def test_the_server_refuses_a_bad_scenario_with_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"adapters": {"a": {"accuracy": "high"}}}')

@@ -24,6 +24,15 @@ export const LORA_ROOT = `${ARTIFACT_ROOT}/lora`;
 export const DATASET_ROOT = `${ARTIFACT_ROOT}/datasets/viggo`;
 /** The asset `llm_data_update` emits for each new dataset version. */
 export const DATASET_ASSET = DATASET_ROOT;
+/**
+ * The model line: the stable model name users call (the service maps it to the champion's adapter) and the
+ * prefix of every adapter it trains (`viggo-<run stamp>`).
+ */
+export const MODEL_LINE = "viggo";
+/** The model registry of the line (`llm_workloads.registry`): its champion and their history. */
+export const REGISTRY_URI = `${ARTIFACT_ROOT}/registry/${MODEL_LINE}`;
+/** The adapter a run trains: a new folder per run, so a live adapter is never overwritten. */
+export const RUN_ADAPTER = { concat: [`${MODEL_LINE}-`, { macro: "run_stamp" as const }] };
 /** Per-run outputs: `<RUNS_ROOT>/<dag_id>/<run_stamp>/...`. */
 export const RUNS_ROOT = `${ARTIFACT_ROOT}/runs`;
 
@@ -55,7 +64,12 @@ export const OWNER = "ml-platform";
 /** Largest LoRA rank the service loads (vLLM's max_lora_rank): a larger adapter fails every request to it. */
 export const SERVICE_MAX_LORA_RANK = 8;
 
-/** The Ray Serve LLM application serving the base model plus any adapter under LORA_ROOT (`<base>:<adapter>`). */
+/**
+ * The Ray Serve LLM application serving the base model plus any adapter under LORA_ROOT (`<base>:<adapter>`),
+ * and the stable name MODEL_LINE as the run's adapter (`model_alias` -> `alias_adapter`, llm_workloads.serving):
+ * every version a run rolls out maps the stable name to the adapter that run trained, so the silent rollout is
+ * the challenger under the stable name and promotion changes what users get.
+ */
 export const SERVICE_APPLICATIONS = [
   {
     name: "llm",
@@ -70,6 +84,8 @@ export const SERVICE_APPLICATIONS = [
       max_ongoing_requests: 64,
       max_model_len: 2048,
       max_lora_rank: SERVICE_MAX_LORA_RANK,
+      model_alias: MODEL_LINE,
+      alias_adapter: RUN_ADAPTER,
     },
   },
 ];

@@ -27,6 +27,7 @@ from typing import Any
 
 IMPORT_PATH = "llm_workloads.serve_app:build_app"
 _APP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}\Z")
+_ADAPTER_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}\Z")
 # vLLM accepts these LoRA ranks for max_lora_rank.
 VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 
@@ -51,6 +52,9 @@ class ServeArgs:
     tensor_parallel_size: int = 1
     app_name: str = "llm"
     route_prefix: str = "/"
+    #: The stable model name users call and the adapter it means in this version (llm_workloads.serving).
+    model_alias: str | None = None
+    alias_adapter: str | None = None
 
     @property
     def served_model_id(self) -> str:
@@ -88,6 +92,14 @@ class ServeArgs:
             )
         if self.max_loras_per_batch > self.max_adapters_per_replica:
             raise ServeConfigError("max_loras_per_batch: must not exceed max_adapters_per_replica")
+        if (self.model_alias is None) != (self.alias_adapter is None):
+            raise ServeConfigError("model_alias and alias_adapter: give both or neither")
+        for name in ("model_alias", "alias_adapter"):
+            value = getattr(self, name)
+            if value is not None and not _ADAPTER_NAME.match(value):
+                raise ServeConfigError(f"{name} {value!r}: lower-case letters, digits, '.', '_' and '-' only")
+        if self.model_alias is not None and self.model_alias == self.served_model_id:
+            raise ServeConfigError(f"model_alias {self.model_alias!r}: must differ from the model id")
 
 
 def serve_args_from_mapping(raw: Mapping[str, Any]) -> ServeArgs:

@@ -2,6 +2,11 @@
 
 Ray Serve calls `build_app(args)` with the `args` mapping of the application entry. The arguments
 are validated with the same typed `ServeArgs` the entry was rendered from; ray is imported only here.
+
+Known gap: the stable model name (`model_alias` -> `alias_adapter`, llm_workloads.serving) is validated here
+but not yet served by Ray Serve (ray cannot be installed and run on the development machine, so an ingress
+that rewrites the name could not be verified); the local stack's version servers serve it. Until then users
+of a real deployment call `<model_id>:<adapter>` as before.
 """
 
 from __future__ import annotations

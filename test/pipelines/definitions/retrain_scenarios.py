@@ -23,6 +23,7 @@ initdb()
 print("initdb", round(time.time() - t0, 1), file=sys.stderr)
 
 import llm_workloads.airflow_tasks.decision as decision_module  # noqa: E402
+import llm_workloads.airflow_tasks.registry as registry_tasks  # noqa: E402
 from airflow.providers.slack.hooks.slack import SlackHook  # noqa: E402
 from llm_workloads.airflow_runtime.hooks import AnyscaleRuntimeHook  # noqa: E402
 from llm_workloads.airflow_runtime.states import ServiceSnapshot, VersionSnapshot  # noqa: E402
@@ -131,6 +132,20 @@ for fn in (
     setattr(AnyscaleRuntimeHook, fn.__name__, fn)
 SlackHook.call = slack_call  # type: ignore[method-assign]
 decision_module.read_decision = read_decision
+
+
+def read_champion(registry_uri: str, override: str = "") -> dict[str, Any]:
+    calls.append(["registry_read", registry_uri, override])
+    return {"adapter": override or "viggo-champion", "generation": 7, "overridden": bool(override)}
+
+
+def record_champion(registry_uri: str, kind: str, adapter: str, **kwargs: Any) -> dict[str, Any]:
+    calls.append(["registry_record", kind, adapter, kwargs["expected_generation"]])
+    return {"generation": kwargs["expected_generation"] + 1, "adapter": adapter}
+
+
+registry_tasks.read_champion = read_champion
+registry_tasks.record_champion = record_champion
 
 from airflow.dag_processing.dagbag import DagBag  # noqa: E402
 

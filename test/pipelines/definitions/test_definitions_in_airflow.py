@@ -41,7 +41,15 @@ def test_retrain_rollout_structure(dagbag) -> None:
     assert teardown.is_teardown
     assert "deploy.silent_rollout" in teardown.upstream_task_ids
     assert tasks["report.build"].trigger_rule == "none_failed_min_one_success"
-    assert tasks["decide.route"].downstream_task_ids == {"promote", "alert"}
+    assert tasks["decide.route"].downstream_task_ids == {"registry.record_promotion", "alert"}
+    # The registry is written before the service is promoted: a stale run fails before touching the service.
+    assert tasks["registry.record_promotion"].downstream_task_ids == {"promote"}
+    assert "champion.read" in tasks["finetune.train_challenger"].upstream_task_ids
+    # Every version the run rolls out maps the stable model name to the run's adapter.
+    for task_id in ("deploy.silent_rollout", "promote"):
+        args = tasks[task_id].applications[0]["args"]
+        assert args["model_alias"] == "viggo"
+        assert args["alias_adapter"].startswith("viggo-{{ dag_run.run_after")
     assert tasks["deploy.silent_rollout"].canary_percent == 0
     assert tasks["promote"].canary_percent == 100
 

@@ -53,6 +53,12 @@ def test_promote_path(runs: dict[str, Any]) -> None:
     run = runs["promote"]
     assert run["state"] == "success"
     assert kinds(run, "service") == [["service", "llm-viggo", 0], ["service", "llm-viggo", 100]]
+    # The registry's champion is what the run read first, and the promotion is recorded at the next generation
+    # before the service is promoted.
+    assert kinds(run, "registry_read")[0][2] == ""
+    assert [c[:2] + c[3:] for c in kinds(run, "registry_record")] == [["registry_record", "promotion", 7]]
+    order = [c[0] for c in run["calls"] if c[0] in ("registry_record", "service")]
+    assert order == ["service", "registry_record", "service"]
     assert run["tasks"]["alert"] == "skipped"
     assert run["tasks"]["report.build"] == "success"  # join after the branch
     assert run["tasks"]["cleanup.rollback_canary"] == "success"
@@ -69,6 +75,7 @@ def test_keep_champion_path_alerts_and_rolls_back(runs: dict[str, Any]) -> None:
     run = runs["keep"]
     assert run["state"] == "success"
     assert run["tasks"]["promote"] == "skipped"
+    assert kinds(run, "registry_record") == []  # only promotion writes the registry
     alert = [c for c in kinds(run, "slack") if "was not promoted" in c[2]]
     assert len(alert) == 1 and alert[0][1] == "#ai-team"
     assert run["tasks"]["report.post"] == "success"

@@ -3,14 +3,15 @@
 The Anyscale API emulator (local/anyscale-emulator) starts one of these per service version:
 
     python -m llm_workloads.testing.local_service --port 0 --version V [--model-id M] [--scenario FILE]
-        [--never-healthy]
+        [--alias NAME=ADAPTER] [--never-healthy]
     python -m llm_workloads.testing.local_service --check --scenario FILE   # validate only (exit 0 or 2)
 
 It prints `local service listening on http://127.0.0.1:<port>` once it serves `POST /v1/chat/completions`,
 `GET /v1/models` and `GET /-/healthz` (503 with --never-healthy, a replica that never gets healthy).
 
 A request for model `<model-id>:<adapter>` is answered as the scenario scripts that adapter; `<model-id>`
-alone is the base model. The answer to a test item is its reference representation (looked up by the
+alone is the base model. With `--alias NAME=ADAPTER` (the version's stable model name, `llm_workloads.serving`)
+a request for `NAME` is answered as `<model-id>:ADAPTER`, and that id is what the answer echoes. The answer to a test item is its reference representation (looked up by the
 item's sentence in the scenario's reference records) or, for the items the model gets wrong, a
 deterministic near miss; which items are right is chosen by a stable hash of the model id and the item
 text (`stand_ins.StandInResponder`), so a run is reproducible. Items found in no reference get a prose
@@ -39,6 +40,7 @@ Every answer is STAND-IN: it says nothing about any real model.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fnmatch
 import json
 import sys
@@ -50,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_workloads import storage
-from llm_workloads.testing.server import Action, ChatRequest, HttpError, start
+from llm_workloads.testing.server import Action, ChatRequest, HttpError, Reply, start
 from llm_workloads.testing.stand_ins import StandInModel, StandInResponder
 
 DEFAULT_ACCURACY = 0.5
@@ -183,6 +185,8 @@ class ScenarioResponder:
 
     model_id: str | None
     scenario_path: str | None
+    #: The stable model name of this version and the adapter it means (`llm_workloads.serving`), if any.
+    alias: tuple[str, str] | None = None
     _scenario: Scenario = field(default_factory=Scenario)
     _scenario_mtime: float | None = None
     _records: list[dict[str, Any]] = field(default_factory=list)
@@ -213,6 +217,17 @@ class ScenarioResponder:
         return base, (adapter if sep else None)
 
     def __call__(self, request: ChatRequest) -> Action:
+        if self.alias is not None and request.model == self.alias[0]:
+            # The stable name is the pinned adapter in every respect: same answers, and the answer names it.
+            answer = self._answer(dataclasses.replace(request, model=f"{self.model_id}:{self.alias[1]}"))
+            return (
+                dataclasses.replace(answer, model=f"{self.model_id}:{self.alias[1]}")
+                if isinstance(answer, Reply)
+                else answer
+            )
+        return self._answer(request)
+
+    def _answer(self, request: ChatRequest) -> Action:
         base, adapter = self._split(request.model)
         if self.model_id is not None and base != self.model_id:
             return HttpError(404, f"model {request.model!r} is not served (model id is {self.model_id!r})")
@@ -254,6 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", default="local", help="the service version's name (for logs)")
     parser.add_argument("--model-id", default=None, help="served model id; default: any")
     parser.add_argument("--scenario", default=None, help="scenario JSON file")
+    parser.add_argument(
+        "--alias", default=None, metavar="NAME=ADAPTER", help="stable model name and the adapter it means"
+    )
     parser.add_argument("--never-healthy", action="store_true", help="GET /-/healthz answers 503")
     parser.add_argument("--check", action="store_true", help="only validate the scenario file (exit 0 or 2)")
     ns = parser.parse_args(argv)
@@ -263,7 +281,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.error("--check needs --scenario")
             load_scenario(ns.scenario)
             return 0
-        responder = ScenarioResponder(ns.model_id, ns.scenario)
+        alias = None
+        if ns.alias is not None:
+            name, sep, adapter = ns.alias.partition("=")
+            if not (sep and name and adapter and ns.model_id):
+                parser.error("--alias must be NAME=ADAPTER and needs --model-id")
+            alias = (name, adapter)
+        responder = ScenarioResponder(ns.model_id, ns.scenario, alias)
     except (ScenarioError, OSError) as error:
         print(f"local_service: {error}", file=sys.stderr)
         return 2

@@ -31,6 +31,8 @@ class Reply:
 
     content: str
     finish_reason: str = "stop"
+    #: The model id the answer names (default: the request's); a stable name answers with what it resolved to.
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ def _completion_body(request: ChatRequest, reply: Reply, number: int) -> dict[st
         "id": f"chatcmpl-scripted-{number}",
         "object": "chat.completion",
         "created": 0,
-        "model": request.model,
+        "model": reply.model or request.model,
         "choices": [
             {
                 "index": 0,

@@ -19,7 +19,7 @@ with DAG(
     dag_id="llm_retrain_rollout",
     dag_display_name="LLM: retrain, silent rollout, promote or alert",
     description="Fine-tune a challenger, roll it out silently, evaluate champion and challenger on the same test set, then promote or alert, report, and clean up.",
-    doc_md="# Retrain and roll out\n\n1. **finetune.train_challenger** trains a challenger adapter into a new folder `viggo-<run stamp>`.\n2. **deploy.silent_rollout** (setup) rolls out `llm-viggo` with **0 %** canary traffic.\n3. **evaluate.champion_and_challenger** evaluates both in one job on the same test items with the same\n   settings: the champion on the primary version, the challenger on the canary. The service token is\n   resolved by the job at run time, never on a command line.\n4. **decide.compare** writes `decision.json` (decision, metrics, margin, confidence intervals, guards);\n   **decide.read_decision** puts the small decision dict in XCom; **decide.route** branches on it.\n5. **promote** shifts 100 % of the traffic to the challenger, or **alert** tells the AI team on Slack.\n6. **report.build** writes the fine-tuning report (Markdown and charts); **report.post** posts it to Slack.\n7. **cleanup.rollback_canary** (teardown) rolls back an unpromoted canary, also when a step failed; the\n   run still ends failed when a step failed.\n\nChampion: `mistralai/Mistral-7B-Instruct-v0.1:<champion_adapter>`.",
+    doc_md="# Retrain and roll out\n\n0. **champion.read** reads the champion from the model registry (the generation it was read at goes\n   with it; the `champion_adapter` param overrides the adapter).\n1. **finetune.train_challenger** trains a challenger adapter into a new folder `viggo-<run stamp>`.\n2. **deploy.silent_rollout** (setup) rolls out `llm-viggo` with **0 %** canary traffic.\n3. **evaluate.champion_and_challenger** evaluates both in one job on the same test items with the same\n   settings: the champion on the primary version, the challenger on the canary. The service token is\n   resolved by the job at run time, never on a command line.\n4. **decide.compare** writes `decision.json` (decision, metrics, margin, confidence intervals, guards);\n   **decide.read_decision** puts the small decision dict in XCom; **decide.route** branches on it.\n5. **registry.record_promotion** appends the challenger to the registry at the next generation\n   (create-only: a run whose champion changed meanwhile fails here, before touching the service); then\n   **promote** shifts 100 % of the traffic to the challenger version, which serves the stable model\n   name `viggo`. Otherwise **alert** tells the AI team on Slack.\n6. **report.build** writes the fine-tuning report (Markdown and charts); **report.post** posts it to Slack.\n7. **cleanup.rollback_canary** (teardown) rolls back an unpromoted canary, also when a step failed; the\n   run still ends failed when a step failed.\n\nChampion: `mistralai/Mistral-7B-Instruct-v0.1:<the registry's champion adapter>`; users call the stable name `viggo`.",
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
@@ -37,10 +37,10 @@ with DAG(
     },
     params={
         "champion_adapter": Param(
-            "viggo-curated-100",
+            "",
             type="string",
-            pattern="^[A-Za-z0-9._-]{1,64}$",
-            description="Adapter currently serving production traffic.",
+            pattern="^$|^[A-Za-z0-9._-]{1,64}$",
+            description="Evaluate against this adapter instead of the registry's champion (empty: the registry's champion). A promotion is still recorded after the registry generation read at the start.",
         ),
         "confidence": Param(0.95, type="number", exclusiveMaximum=1, exclusiveMinimum=0.5),
         "dataset_uri": Param(
@@ -56,6 +56,13 @@ with DAG(
             minimum=0,
             description="Minimum improvement of exact-match accuracy (absolute) required to promote.",
         ),
+        "max_mde": Param(
+            0.25,
+            type="number",
+            exclusiveMinimum=0,
+            maximum=1,
+            description="Largest minimum detectable effect (absolute, primary metric, 80 % power) a comparison may have; a larger one keeps the champion as underpowered. About 50 test items in about 17 meaning groups detect roughly 0.2, so a limit at the margin (0.02) would keep every champion; grow the benchmark set to lower it.",
+        ),
         "min_test_items": Param(
             30,
             type="integer",
@@ -69,6 +76,22 @@ with DAG(
     jinja_environment_kwargs={"keep_trailing_newline": True},
 ) as dag:
     tasks = {}
+
+    with TaskGroup(group_id="champion"):
+
+        @python_task(
+            task_id="read",
+            doc_md="The champion to evaluate against, from the model registry, and the generation it was read at.",
+        )
+        def run_champion_read(**context: Any) -> Any:
+            from llm_workloads.airflow_tasks.registry import read_champion as workload
+
+            return workload(
+                override=context["params"]["champion_adapter"],
+                registry_uri="s3://llm-platform-artifacts/registry/viggo",
+            )
+
+        tasks["champion.read"] = run_champion_read()
 
     with TaskGroup(group_id="finetune"):
         tasks["finetune.train_challenger"] = AnyscaleJob(
@@ -111,6 +134,7 @@ with DAG(
                 {
                     "args": {
                         "accelerator_type": "A10G",
+                        "alias_adapter": "viggo-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') }}",
                         "base_model": "mistralai/Mistral-7B-Instruct-v0.1",
                         "lora_root": "s3://llm-platform-artifacts/lora",
                         "max_lora_rank": 8,
@@ -118,6 +142,7 @@ with DAG(
                         "max_ongoing_requests": 64,
                         "max_replicas": 2,
                         "min_replicas": 1,
+                        "model_alias": "viggo",
                     },
                     "import_path": "llm_workloads.serve_app:build_app",
                     "name": "llm",
@@ -144,7 +169,7 @@ with DAG(
                 "python "
                 "-m llm_workloads.evaluate "
                 "--service-name llm-viggo "
-                "--model champion=mistralai/Mistral-7B-Instruct-v0.1:{{ params.champion_adapter | string | shell_quote }} "
+                "--model champion=mistralai/Mistral-7B-Instruct-v0.1:{{ ti.xcom_pull(task_ids='champion.read', key='return_value')['adapter'] | string | shell_quote }} "
                 "--model challenger=mistralai/Mistral-7B-Instruct-v0.1:viggo-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }} "
                 "--canary-label challenger "
                 "--test-uri {{ params.dataset_uri | string | shell_quote }}/test.jsonl "
@@ -178,6 +203,7 @@ with DAG(
                 "--margin {{ params.margin | string | shell_quote }} "
                 "--confidence {{ params.confidence | string | shell_quote }} "
                 "--min-items {{ params.min_test_items | string | shell_quote }} "
+                "--max-mde {{ params.max_mde | string | shell_quote }} "
                 "--guard parse_failure_rate=0.01 "
                 "--guard act_accuracy=0.02 "
                 "--seed {{ params.seed | string | shell_quote }} "
@@ -211,22 +237,66 @@ with DAG(
         def run_decide_route(**context: Any) -> list[str]:
             value = context["ti"].xcom_pull(task_ids="decide.read_decision", key="return_value")["decision"]
             if value == "promote":
-                return ["promote"]
+                return ["registry.record_promotion"]
             if value == "keep_champion":
                 return ["alert"]
             return []
 
         tasks["decide.route"] = run_decide_route()
 
+    with TaskGroup(group_id="registry"):
+
+        @python_task(
+            task_id="record_promotion",
+            doc_md="The challenger becomes the registry's champion (create-only, at the generation after the one read).",
+        )
+        def run_registry_record_promotion(**context: Any) -> Any:
+            from llm_workloads.airflow_tasks.registry import record_champion as workload
+
+            return workload(
+                adapter="".join(["viggo-", str(context["dag_run"].run_after.strftime("%Y%m%dt%H%M%S"))]),
+                dag_id=context["dag"].dag_id,
+                decision_uri="".join(
+                    [
+                        "s3://llm-platform-artifacts/runs/llm_retrain_rollout/",
+                        str(context["dag_run"].run_after.strftime("%Y%m%dt%H%M%S")),
+                        "/decision.json",
+                    ]
+                ),
+                evaluation_uri="".join(
+                    [
+                        "s3://llm-platform-artifacts/runs/llm_retrain_rollout/",
+                        str(context["dag_run"].run_after.strftime("%Y%m%dt%H%M%S")),
+                        "/evaluation/challenger.json",
+                    ]
+                ),
+                expected_generation=context["ti"].xcom_pull(task_ids="champion.read", key="return_value")[
+                    "generation"
+                ],
+                kind="promotion",
+                manifest_uri="".join(
+                    [
+                        "s3://llm-platform-artifacts/runs/llm_retrain_rollout/",
+                        str(context["dag_run"].run_after.strftime("%Y%m%dt%H%M%S")),
+                        "/adapter-manifest.json",
+                    ]
+                ),
+                registry_uri="s3://llm-platform-artifacts/registry/viggo",
+                run_id=context["run_id"],
+            )
+
+        tasks["registry.record_promotion"] = run_registry_record_promotion()
+
     tasks["promote"] = AnyscaleServiceRollout(
         task_id="promote",
-        doc_md="Same service spec, 100 % of the traffic to the challenger version.",
+        doc_md="Same service spec, 100 % of the traffic to the challenger version (the stable name serves it).",
         conn_id="anyscale_conn",
         name="llm-viggo",
         applications=[
             {
                 "args": {
                     "accelerator_type": "A10G",
+                    "alias_adapter": "viggo-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') }}",
                     "base_model": "mistralai/Mistral-7B-Instruct-v0.1",
                     "lora_root": "s3://llm-platform-artifacts/lora",
                     "max_lora_rank": 8,
@@ -234,6 +304,7 @@ with DAG(
                     "max_ongoing_requests": 64,
                     "max_replicas": 2,
                     "min_replicas": 1,
+                    "model_alias": "viggo",
                 },
                 "import_path": "llm_workloads.serve_app:build_app",
                 "name": "llm",
@@ -296,15 +367,17 @@ with DAG(
         )
 
     tasks["alert"] >> tasks["report.build"]
+    tasks["champion.read"] >> tasks["finetune.train_challenger"]
     tasks["decide.compare"] >> tasks["decide.read_decision"]
     tasks["decide.read_decision"] >> tasks["decide.route"]
     tasks["decide.route"] >> tasks["alert"]
-    tasks["decide.route"] >> tasks["promote"]
+    tasks["decide.route"] >> tasks["registry.record_promotion"]
     tasks["deploy.silent_rollout"] >> tasks["cleanup.rollback_canary"]
     tasks["deploy.silent_rollout"] >> tasks["evaluate.champion_and_challenger"]
     tasks["evaluate.champion_and_challenger"] >> tasks["decide.compare"]
     tasks["finetune.train_challenger"] >> tasks["deploy.silent_rollout"]
     tasks["promote"] >> tasks["report.build"]
+    tasks["registry.record_promotion"] >> tasks["promote"]
     tasks["report.build"] >> tasks["report.post"]
     tasks["report.post"] >> tasks["cleanup.rollback_canary"]
 
