@@ -557,16 +557,18 @@ def decide(
     if rule.require_power:
         enough_groups = n_groups >= rule.min_groups
         powered = enough_groups and mde <= rule.mde_limit + _EPS
-        detail = (
-            f"{n_groups} meaning groups, MDE {mde:.4f} at {level} with {POWER:.0%} power "
-            f"(limit {rule.mde_limit:.4f})"
-        )
+        shown = f"{mde:.4f}" if math.isfinite(mde) else "undefined"
+        figures = f"MDE {shown} at {level} with {POWER:.0%} power"
         if not enough_groups:
             detail = (
-                f"underpowered: {n_groups} meaning groups, below the minimum of {rule.min_groups}; " + detail
+                f"underpowered: {n_groups} meaning groups, below the minimum of {rule.min_groups} ({figures})"
             )
         elif not powered:
-            detail = f"underpowered: MDE {mde:.4f} exceeds the limit {rule.mde_limit:.4f}; " + detail
+            detail = (
+                f"underpowered: {figures} exceeds the limit {rule.mde_limit:.4f} ({n_groups} meaning groups)"
+            )
+        else:
+            detail = f"{figures}, within the limit {rule.mde_limit:.4f} ({n_groups} meaning groups)"
         check("power", powered, detail)
     check(
         "margin",

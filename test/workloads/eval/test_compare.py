@@ -321,7 +321,9 @@ def test_an_underpowered_comparison_keeps_the_champion_with_that_reason() -> Non
     )
     assert mde > 0.05
     assert failed_checks(decision) == ["power"]
-    assert decision["reason"].startswith(f"underpowered: MDE {mde:.4f} exceeds the limit 0.0500")
+    assert decision["reason"] == (
+        f"underpowered: MDE {mde:.4f} at 95% with 80% power exceeds the limit 0.0500 (20 meaning groups)"
+    )
     # Where the MDE is acceptable, the same comparison promotes.
     lenient = decide(champion, challenger, DecisionRule(**{**powered_rule.__dict__, "max_mde": 0.5}))
     assert lenient["decision"] == "promote", lenient["reason"]
