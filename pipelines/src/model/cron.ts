@@ -62,6 +62,14 @@ function checkField(text: string, field: FieldSpec): string | undefined {
 
 /** Returns a message describing what is wrong, or undefined when the expression is acceptable. */
 export function cronProblem(expr: string): string | undefined {
+  // JavaScript's \s (used to split the fields) counts U+FEFF and other Unicode spaces as blanks; croniter does
+  // not, and refuses the expression at DAG import.
+  const odd = /[^\x20-\x7e]/u.exec(expr);
+  if (odd)
+    return (
+      `cron expression contains U+${odd[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")} ` +
+      "(not printable ASCII); cron expressions use only ASCII digits, names, '*', ',', '-', '/' and spaces"
+    );
   if (expr.startsWith("@")) {
     return (CRON_PRESETS as readonly string[]).includes(expr)
       ? undefined

@@ -71,6 +71,15 @@ export const CALLABLE_PATTERN = /^llm_workloads(?:\.[A-Za-z_][A-Za-z0-9_]*)+:[A-
 export const IMPORT_PATH_PATTERN =
   /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_.]*$/;
 
+/** Airflow's limit on an asset's URI (and name, which defaults to the URI): longer ones fail the DAG's import. */
+export const ASSET_URI_MAX = 1500;
+
+/** Python's `timedelta.max` in whole seconds (999999999 days, 23:59:59): larger durations overflow at import. */
+export const TIMEDELTA_MAX_SECONDS = 999_999_999 * 86_400 + 86_399;
+
+/** Counts Airflow stores in 32-bit integer columns (retries, max_active_runs, max_active_tasks). */
+export const INT32_MAX = 2_147_483_647;
+
 /** Asset URIs: `scheme://rest`, lowercase scheme, no whitespace; `airflow://` is reserved by Airflow. */
 export const ASSET_URI_PATTERN = /^(?!airflow:)[a-z][a-z0-9+.-]*:\/\/[^\s{}]+$/;
 

@@ -4,7 +4,8 @@
  */
 import { z } from "zod";
 import { cronProblem } from "./cron.js";
-import { ASSET_URI_PATTERN, PARAM_NAME_PATTERN, SLACK_CHANNEL_PATTERN } from "./names.js";
+import { AssetUri, count, Seconds } from "./limits.js";
+import { PARAM_NAME_PATTERN, SLACK_CHANNEL_PATTERN } from "./names.js";
 import { paramDefaultProblem, ParamSpecSchema } from "./params.js";
 import { PlainString } from "./refs.js";
 import { ConnectionId, DagId, TaskOrGroupSchema } from "./tasks.js";
@@ -31,14 +32,7 @@ export const CronScheduleSchema = z.strictObject({
  */
 export const AssetScheduleSchema = z.strictObject({
   kind: z.literal("asset"),
-  assets: z
-    .array(
-      z
-        .string()
-        .regex(ASSET_URI_PATTERN, { message: "must be an asset URI `scheme://...` (not airflow://)" }),
-    )
-    .min(1)
-    .describe("Asset URIs emitted by other pipelines."),
+  assets: z.array(AssetUri).min(1).describe("Asset URIs emitted by other pipelines."),
 });
 
 export const ScheduleSchema = z.discriminatedUnion("kind", [
@@ -50,11 +44,11 @@ export type Schedule = z.infer<typeof ScheduleSchema>;
 
 /** DAG `default_args`. Retries ≥ 2 (Astronomer's DAG tests and our standard require it). */
 export const DefaultArgsSchema = z.strictObject({
-  retries: z.int().min(2, { message: "retries must be at least 2" }).describe("Task retries (≥ 2)."),
-  retryDelaySeconds: z.int().positive().describe("retry_delay."),
+  retries: count(2, "retries must be at least 2").describe("Task retries (≥ 2)."),
+  retryDelaySeconds: Seconds.describe("retry_delay."),
   retryExponentialBackoff: z.boolean().default(true).describe("retry_exponential_backoff."),
-  maxRetryDelaySeconds: z.int().positive().optional().describe("max_retry_delay."),
-  executionTimeoutSeconds: z.int().positive().describe("execution_timeout for every task unless overridden."),
+  maxRetryDelaySeconds: Seconds.optional().describe("max_retry_delay."),
+  executionTimeoutSeconds: Seconds.describe("execution_timeout for every task unless overridden."),
 });
 
 const PipelineObject = z.strictObject({
@@ -73,6 +67,9 @@ const PipelineObject = z.strictObject({
   schedule: ScheduleSchema,
   startDate: z.iso
     .date()
+    .refine((d) => !d.startsWith("0000"), {
+      message: "year 0 does not exist in Python's datetime (years 0001-9999)",
+    })
     .default("2026-01-01")
     .describe("Static start_date (UTC, `YYYY-MM-DD`); catchup is always off."),
   params: z
@@ -83,9 +80,9 @@ const PipelineObject = z.strictObject({
     .default({})
     .describe("Typed DAG params (airflow.sdk.Param)."),
   defaultArgs: DefaultArgsSchema,
-  maxActiveRuns: z.int().min(1).describe("max_active_runs."),
-  maxActiveTasks: z.int().min(1).optional().describe("max_active_tasks."),
-  dagrunTimeoutSeconds: z.int().positive().optional().describe("dagrun_timeout."),
+  maxActiveRuns: count(1).describe("max_active_runs."),
+  maxActiveTasks: count(1).optional().describe("max_active_tasks."),
+  dagrunTimeoutSeconds: Seconds.optional().describe("dagrun_timeout."),
   tasks: z.array(TaskOrGroupSchema).min(1),
   failureAlert: z
     .strictObject({

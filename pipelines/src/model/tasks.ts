@@ -10,7 +10,6 @@ import { z } from "zod";
 import {
   ANYSCALE_NAME_MAX,
   ANYSCALE_NAME_PATTERN,
-  ASSET_URI_PATTERN,
   CALLABLE_PATTERN,
   COMPUTE_CONFIG_PATTERN,
   CONNECTION_ID_PATTERN,
@@ -24,6 +23,7 @@ import {
   dagIdFileProblem,
   keywordInImportPath,
 } from "./names.js";
+import { AssetUri, count, Seconds } from "./limits.js";
 import {
   ConcatSchema,
   EnvValue,
@@ -124,13 +124,11 @@ const taskBase = {
   doc: PlainString.optional().describe("Markdown shown in the task's details (doc_md)."),
   dependsOn: z.array(TaskRef).default([]).describe("Full ids of upstream tasks or groups."),
   triggerRule: TriggerRule.optional(),
-  retries: z.int().min(0).optional().describe("Overrides defaultArgs.retries for this task."),
-  retryDelaySeconds: z.int().positive().optional().describe("Overrides defaultArgs.retryDelaySeconds."),
-  executionTimeoutSeconds: z
-    .int()
-    .positive()
-    .optional()
-    .describe("Overrides defaultArgs.executionTimeoutSeconds (Airflow execution_timeout)."),
+  retries: count(0).optional().describe("Overrides defaultArgs.retries for this task."),
+  retryDelaySeconds: Seconds.optional().describe("Overrides defaultArgs.retryDelaySeconds."),
+  executionTimeoutSeconds: Seconds.optional().describe(
+    "Overrides defaultArgs.executionTimeoutSeconds (Airflow execution_timeout).",
+  ),
 };
 
 /** Fields shared by Anyscale jobs and services (the workload part of JobConfig/ServiceConfig). */
@@ -161,7 +159,7 @@ const anyscaleWorkload = {
     .record(z.string().regex(/^[A-Za-z0-9_.-]+$/), PlainString)
     .optional()
     .describe("Anyscale tags."),
-  pollIntervalSeconds: z.int().positive().default(30).describe("How often the operator polls Anyscale."),
+  pollIntervalSeconds: Seconds.default(30).describe("How often the operator polls Anyscale."),
 };
 
 /**
@@ -180,11 +178,10 @@ export const AnyscaleJobTaskSchema = z.strictObject({
       "Argument list, e.g. ['python', '-m', 'llm_workloads.finetune', '--epochs', { param: 'epochs' }].",
     ),
   ...anyscaleWorkload,
-  maxRetries: z.int().min(0).describe("Anyscale-side retries of the job run (JobConfig.max_retries)."),
-  timeoutSeconds: z
-    .int()
-    .positive()
-    .describe("Job run timeout: JobConfig.timeout_s and the operator's job_timeout_seconds."),
+  maxRetries: count(0).describe("Anyscale-side retries of the job run (JobConfig.max_retries)."),
+  timeoutSeconds: Seconds.describe(
+    "Job run timeout: JobConfig.timeout_s and the operator's job_timeout_seconds.",
+  ),
 });
 
 /** A Ray Serve application in an Anyscale service. */
@@ -236,11 +233,9 @@ export const AnyscaleServiceTaskSchema = z.strictObject({
     .describe("Extra capacity during the rollout (Anyscale default 100)."),
   inPlace: z.boolean().default(false).describe("Upgrade in place (no canary; requires canaryPercent 100)."),
   queryAuthTokenEnabled: z.boolean().default(true).describe("Require the service's bearer token on queries."),
-  rolloutTimeoutSeconds: z
-    .int()
-    .positive()
-    .default(1800)
-    .describe("How long the deferred rollout wait may take; then the rollout is rolled back."),
+  rolloutTimeoutSeconds: Seconds.default(1800).describe(
+    "How long the deferred rollout wait may take; then the rollout is rolled back.",
+  ),
 });
 
 /**
@@ -324,10 +319,7 @@ export const SlackTaskSchema = z.strictObject({
 export const EmitAssetTaskSchema = z.strictObject({
   kind: z.literal("emitAsset"),
   ...taskBase,
-  asset: z
-    .string()
-    .regex(ASSET_URI_PATTERN, { message: "must be an asset URI `scheme://...` (not airflow://)" })
-    .describe("Asset URI."),
+  asset: AssetUri.describe("Asset URI."),
   extra: z.record(z.string(), JsonTemplated).optional().describe("Metadata attached to the asset event."),
 });
 

@@ -7,7 +7,7 @@
  */
 import { flattenTasks } from "../graph/tasks.js";
 import { DefinitionError } from "../model/errors.js";
-import { AIRFLOW_KEY_MAX, COMPUTE_CONFIG_PATTERN } from "../model/names.js";
+import { AIRFLOW_KEY_MAX, ASSET_URI_MAX, COMPUTE_CONFIG_PATTERN } from "../model/names.js";
 import type { Pipeline } from "../model/pipeline.js";
 import { pipelineIssues } from "../model/validate.js";
 import type { AnyscaleServiceTask } from "../model/tasks.js";
@@ -111,8 +111,21 @@ export function renderAllSync(input: readonly LoadedDefinition[], opts: RenderOp
     claim(dagPath, file, ["dagId"], `dag_id "${dagId}"`);
     files.push({ path: dagPath, content: renderDag({ file, pipeline, naming: names, computeConfigs }) });
 
+    const assetTooLong = (uri: string, where: readonly (string | number)[]): void => {
+      const full = names.assetUri(uri);
+      if (full.length > ASSET_URI_MAX)
+        throw new RenderError(
+          file,
+          where,
+          `asset URI with prefix "${names.prefix}" is ${full.length} characters, over Airflow's ${ASSET_URI_MAX}; use a shorter prefix`,
+        );
+    };
+    if (pipeline.schedule.kind === "asset")
+      pipeline.schedule.assets.forEach((uri, k) => assetTooLong(uri, ["schedule", "assets", k]));
+
     const header = headerLine(file);
     for (const t of flattenTasks(pipeline).tasks) {
+      if (t.task.kind === "emitAsset") assetTooLong(t.task.asset, [...t.path, "asset"]);
       if (t.task.kind === "anyscaleJob") {
         const config = jobConfig(t.task, names, computeConfigs, file, t.path);
         const path = `anyscale/jobs/${String(config.name)}.yaml`;
