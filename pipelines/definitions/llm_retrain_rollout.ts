@@ -215,7 +215,7 @@ export default definePipeline({
             "--challenger-results",
             runUri(DAG_ID, "evaluation/challenger.json"),
             "--primary-metric",
-            "exact_match",
+            "order_insensitive_match",
             "--margin",
             { param: "margin" },
             "--confidence",

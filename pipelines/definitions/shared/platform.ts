@@ -15,6 +15,12 @@ export type Argv = Extract<TaskInput, { kind: "anyscaleJob" }>["entrypoint"];
 type Str = Argv[number];
 
 export const BASE_MODEL = "mistralai/Mistral-7B-Instruct-v0.1";
+/**
+ * Hugging Face commit of BASE_MODEL that training and serving load (weights, tokenizer and its chat template):
+ * `main` moves, and a changed chat template would silently break the match between training and serving
+ * (llm_workloads.chat_template). The training launcher checks this revision's tokenizer template before training.
+ */
+export const BASE_MODEL_REVISION = "b422f01f8a0eba935d8f7fbc436dc5d1ab25a250";
 
 /** Root of all run artefacts (datasets, adapters, evaluations, reports). One bucket per environment. */
 export const ARTIFACT_ROOT = "s3://llm-platform-artifacts";
@@ -77,6 +83,7 @@ export const SERVICE_APPLICATIONS = [
     routePrefix: "/",
     args: {
       base_model: BASE_MODEL,
+      base_model_revision: BASE_MODEL_REVISION,
       lora_root: LORA_ROOT,
       accelerator_type: "A10G",
       min_replicas: 1,
@@ -160,6 +167,8 @@ export function finetuneArgv(opts: {
     "llm_workloads.finetune",
     "--base-model",
     BASE_MODEL,
+    "--base-model-revision",
+    BASE_MODEL_REVISION,
     "--train-uri",
     { concat: [opts.datasetUri, "/train.jsonl"] },
     "--valid-uri",

@@ -28,6 +28,7 @@ from typing import Any
 IMPORT_PATH = "llm_workloads.serve_app:build_app"
 _APP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}\Z")
 _ADAPTER_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}\Z")
+_REVISION = re.compile(r"[0-9a-f]{40}\Z")
 # vLLM accepts these LoRA ranks for max_lora_rank.
 VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 
@@ -40,6 +41,9 @@ class ServeConfigError(ValueError):
 class ServeArgs:
     base_model: str
     lora_root: str
+    #: Hugging Face commit of the base model (weights and tokenizer, so its chat template, which must
+    #: be the one the adapters were trained with: llm_workloads.chat_template). None: the hub's main.
+    base_model_revision: str | None = None
     model_id: str | None = None
     accelerator_type: str = "A10G"
     min_replicas: int = 1
@@ -63,6 +67,10 @@ class ServeArgs:
     def validate(self) -> None:
         if not self.base_model.strip():
             raise ServeConfigError("base_model: must not be empty")
+        if self.base_model_revision is not None and not _REVISION.match(self.base_model_revision):
+            raise ServeConfigError(
+                f"base_model_revision {self.base_model_revision!r}: must be a 40-character commit hash"
+            )
         if ":" in self.served_model_id:
             raise ServeConfigError(f"model_id {self.served_model_id!r}: ':' separates model and adapter ids")
         if not self.lora_root.strip() or "://" not in self.lora_root:
@@ -135,6 +143,12 @@ def llm_config(args: ServeArgs) -> dict[str, Any]:
             "max_lora_rank": args.max_lora_rank,
             "max_loras": args.max_loras_per_batch,
             "tensor_parallel_size": args.tensor_parallel_size,
+            # vLLM engine args: the pinned commit for the weights and for the tokenizer (chat template).
+            **(
+                {"revision": args.base_model_revision, "tokenizer_revision": args.base_model_revision}
+                if args.base_model_revision
+                else {}
+            ),
         },
     }
 

@@ -33,6 +33,14 @@ def test_application_entry_and_llm_config() -> None:
     assert config["engine_kwargs"]["enable_lora"] is True and config["engine_kwargs"]["max_lora_rank"] == 8
     assert adapter_model_id(args, "viggo-run-7") == f"{BASE}:viggo-run-7"
     json.dumps(entry)
+    assert "revision" not in config["engine_kwargs"]  # not pinned: vLLM loads the hub's main
+
+
+def test_pinned_revision_reaches_weights_and_tokenizer() -> None:
+    revision = "b422f01f8a0eba935d8f7fbc436dc5d1ab25a250"
+    args = ServeArgs(base_model=BASE, lora_root="s3://b/l", base_model_revision=revision)
+    engine = llm_config(serve_args_from_mapping(application_entry(args)["args"]))["engine_kwargs"]
+    assert (engine["revision"], engine["tokenizer_revision"]) == (revision, revision)
 
 
 @pytest.mark.parametrize(
@@ -45,6 +53,7 @@ def test_application_entry_and_llm_config() -> None:
         ({"app_name": "bad name"}, "app_name"),
         ({"route_prefix": "api"}, "route_prefix"),
         ({"max_loras_per_batch": 32}, "max_loras_per_batch"),
+        ({"base_model_revision": "main"}, "40-character commit hash"),
     ],
 )
 def test_invalid_inputs_are_named(overrides: dict[str, object], message: str) -> None:

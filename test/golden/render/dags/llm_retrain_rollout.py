@@ -103,6 +103,7 @@ with DAG(
                 "python "
                 "-m llm_workloads.finetune "
                 "--base-model mistralai/Mistral-7B-Instruct-v0.1 "
+                "--base-model-revision b422f01f8a0eba935d8f7fbc436dc5d1ab25a250 "
                 "--train-uri {{ params.dataset_uri | string | shell_quote }}/train.jsonl "
                 "--valid-uri {{ params.dataset_uri | string | shell_quote }}/valid.jsonl "
                 "--lora-root s3://llm-platform-artifacts/lora "
@@ -136,6 +137,7 @@ with DAG(
                         "accelerator_type": "A10G",
                         "alias_adapter": "viggo-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') }}",
                         "base_model": "mistralai/Mistral-7B-Instruct-v0.1",
+                        "base_model_revision": "b422f01f8a0eba935d8f7fbc436dc5d1ab25a250",
                         "lora_root": "s3://llm-platform-artifacts/lora",
                         "max_lora_rank": 8,
                         "max_model_len": 2048,
@@ -199,7 +201,7 @@ with DAG(
                 "-m llm_workloads.compare "
                 "--champion-results s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/evaluation/champion.json "
                 "--challenger-results s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/evaluation/challenger.json "
-                "--primary-metric exact_match "
+                "--primary-metric order_insensitive_match "
                 "--margin {{ params.margin | string | shell_quote }} "
                 "--confidence {{ params.confidence | string | shell_quote }} "
                 "--min-items {{ params.min_test_items | string | shell_quote }} "
@@ -298,6 +300,7 @@ with DAG(
                     "accelerator_type": "A10G",
                     "alias_adapter": "viggo-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') }}",
                     "base_model": "mistralai/Mistral-7B-Instruct-v0.1",
+                    "base_model_revision": "b422f01f8a0eba935d8f7fbc436dc5d1ab25a250",
                     "lora_root": "s3://llm-platform-artifacts/lora",
                     "max_lora_rank": 8,
                     "max_model_len": 2048,
