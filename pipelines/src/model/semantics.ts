@@ -14,7 +14,13 @@ import {
 import { AIRFLOW_KEY_MAX } from "./names.js";
 import type { PipelineShape } from "./pipeline.js";
 import { isConcat, isParamRef, isSecretRef, isXcomRef } from "./refs.js";
-import { looksRandom, SECRET_ENV_NAME, SECRET_FLAG, secretLiteralKind } from "./secrets.js";
+import {
+  looksRandom,
+  requirementProblem,
+  SECRET_ENV_NAME,
+  SECRET_FLAG,
+  secretLiteralKind,
+} from "./secrets.js";
 import { JOIN_TRIGGER_RULES, type AnyscaleServiceTask, type TriggerRule } from "./tasks.js";
 
 export interface SemanticIssue {
@@ -37,10 +43,19 @@ export function checkPipelineSemantics(p: PipelineShape): SemanticIssue[] {
         `${value} is beyond 2^53 and cannot be represented exactly; numbers must be at most ` +
           `${Number.MAX_SAFE_INTEGER} in absolute value`,
       );
-    if (typeof value !== "string") return;
-    const kind = secretLiteralKind(value);
+    // A concat's literal parts are joined at run time: a token split across parts is still a token.
+    const text = typeof value === "string" ? value : isConcat(value) ? literalText(value) : undefined;
+    if (text === undefined) return;
+    const kind = secretLiteralKind(text);
     if (kind)
       add(path, `looks like ${kind}; secrets must be { secret: { connection } } references, never literals`);
+    // Env values have their own message (below); every other literal reaches a rendered file too.
+    else if (path[path.length - 2] !== "env" && looksRandomAnywhere(text))
+      add(
+        path,
+        "looks like a secret key or token (a long random mix of letters and digits); secrets must be " +
+          "{ secret: { connection } } references in env, never literals",
+      );
   });
 
   const flat = flattenTasks(p);
@@ -162,6 +177,10 @@ function checkTask(
   if (task.kind === "anyscaleJob" || task.kind === "anyscaleService") {
     if ((task.imageUri === undefined) === (task.containerfile === undefined))
       add(path, "set exactly one of imageUri and containerfile");
+    task.requirements?.forEach((entry, k) => {
+      const problem = requirementProblem(entry);
+      if (problem) add([...path, "requirements", k], problem);
+    });
     for (const [name, value] of Object.entries(task.env)) {
       if (isSecretRef(value)) continue;
       if (SECRET_ENV_NAME.test(name))
@@ -179,12 +198,7 @@ function checkTask(
 
   if (task.kind === "anyscaleJob") {
     task.entrypoint.forEach((arg, k) => {
-      const text =
-        typeof arg === "string"
-          ? arg
-          : isConcat(arg) && typeof arg.concat[0] === "string"
-            ? arg.concat[0]
-            : "";
+      const text = typeof arg === "string" ? arg : isConcat(arg) ? literalText(arg) : "";
       if (SECRET_FLAG.test(text))
         add(
           [...path, "entrypoint", k],
@@ -312,6 +326,18 @@ function simulate(
     if (SKIP_ON_ANY.includes(rule) || nSkipped === ups.length) skipped.add(id);
   }
   return new Set(order.filter((id) => !skipped.has(id)));
+}
+
+/** The literal parts of a concat joined (references left out): the text a reviewer would see. */
+function literalText(c: { concat: unknown }): string {
+  // Semantic checks also run on input with schema issues (zod runs refinements on continuable issues).
+  if (!Array.isArray(c.concat)) return "";
+  return c.concat.filter((x): x is string => typeof x === "string").join("");
+}
+
+/** `looksRandom` on the whole text and on each word of it (a token inside a sentence or after `key=`). */
+function looksRandomAnywhere(text: string): boolean {
+  return looksRandom(text) || text.split(/[\s=:,;"'()[\]{}]+/).some(looksRandom);
 }
 
 /** Visits every value in a JSON-like tree with its path. */

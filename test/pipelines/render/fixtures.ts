@@ -232,7 +232,8 @@ export const hostileInput: PipelineInput = {
       imageUri: "anyscale/image/hostile:1",
       computeConfig: "cpu-small",
       workingDir: HOSTILE,
-      requirements: [HOSTILE],
+      // Requirements are PEP 508 (free text is refused): the YAML- and shell-significant characters it allows.
+      requirements: ["a-b.c[x,y]>=1.0,<2; python_version >= \"3.11\" and sys_platform != 'win32'"],
       excludes: [HOSTILE],
       env: {
         PLAIN: HOSTILE,

@@ -99,7 +99,14 @@ const stringsArb: fc.Arbitrary<Strings> = fc.record({
   slack: text,
   env: text,
   argv: text,
-  requirement: text,
+  // Requirements must be PEP 508 (validation refuses free text there): YAML-significant characters still occur.
+  requirement: fc
+    .tuple(
+      fc.stringMatching(/^[a-z][a-z0-9._-]{0,10}[a-z0-9]$/),
+      fc.constantFrom("", "==1.0", ">=1,<2", "[extra]~=0.9.3", " @ https://h/x.whl#sha256=ab"),
+      fc.constantFrom("", '; python_version >= "3.11"', "; sys_platform == 'linux' and extra == 'x'"),
+    )
+    .map(([name, spec, marker]) => `${name}${spec}${spec.includes("@") && marker ? " " : ""}${marker}`),
   branch: text,
   extra: text,
 });

@@ -94,11 +94,7 @@ with DAG(
                 "q' d\" tq''' tdq\"\"\" bs\\ nul\x00 nl\n cr\r tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{ } {x} % # $HOME `id` ;|&"
             )
         ],
-        requirements=[
-            literal(
-                "q' d\" tq''' tdq\"\"\" bs\\ nul\x00 nl\n cr\r tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{ } {x} % # $HOME `id` ;|&"
-            )
-        ],
+        requirements=["a-b.c[x,y]>=1.0,<2; python_version >= \"3.11\" and sys_platform != 'win32'"],
         env_vars={
             "MIXED": 'q\' d" tq\'\'\' tdq""" bs\\ nul\x00 nl\n cr{{ "\\r" }} tab\t ls\u2028 ps\u2029 nel\x85 bom\ufeff zw\u200b lone\ud800 low\udfff emoji😀 braces{{ "{" }} } {{ "{" }}x} % # $HOME `id` ;|&{{ run_id }}',
             "NO_BRACES": literal("cr\r crlf\r\n end\n"),
