@@ -389,6 +389,8 @@ function promotes(name: string, cycle: 1 | 2): Scenario {
       const championBefore = world.champion;
       let run: DagRun;
       let historyBefore: number;
+      // Cycle 1 started before this scenario: the registry then held only the first deployment.
+      let registryBefore = 1;
       if (cycle === 1) {
         if (!c.that("the data update triggered a retrain run", world.triggeredRun !== undefined))
           return { runs: [] };
@@ -401,9 +403,9 @@ function promotes(name: string, cycle: 1 | 2): Scenario {
           adapters: { [championBefore?.adapter ?? "?"]: { accuracy: 0.6 } },
         });
         historyBefore = await historyLength(world);
+        registryBefore = (await registryEntries(world)).length;
         run = await trigger(world, RETRAIN_DAG, { dataset_uri: world.bigDataset });
       }
-      const registryBefore = (await registryEntries(world)).length;
       const r = await rolloutOf(world, run, historyBefore);
       c.equal("run state", run.state, "success");
       c.equal("branch taken", [r.tasks.promote, r.tasks.alert], ["success", "skipped"]);

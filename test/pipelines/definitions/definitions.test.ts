@@ -113,9 +113,11 @@ describe("llm_retrain_rollout", () => {
     const route = task(DAG, "decide.route", "branch");
     expect(route.on).toEqual({ xcom: { task: "decide.read_decision", field: "decision" } });
     expect(route.cases.map((c) => [c.value, c.goTo])).toEqual([
-      ["promote", ["promote"]],
+      ["promote", ["registry.record_promotion"]],
       ["keep_champion", ["alert"]],
     ]);
+    // The registry is written (create-only) before the service is promoted.
+    expect(task(DAG, "promote", "anyscaleService").dependsOn).toEqual(["registry.record_promotion"]);
     expect(task(DAG, "decide.read_decision", "python").callable).toBe(
       "llm_workloads.airflow_tasks.decision:read_decision",
     );

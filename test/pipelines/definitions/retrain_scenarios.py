@@ -99,6 +99,10 @@ def deploy_service(
     return "service2_1"
 
 
+def held_canary_config(self: Any, name: str, cloud: Any, project: Any) -> None:
+    return None  # the in-memory service has no configs: promotion re-applies the task's spec
+
+
 def rollback_service(self: Any, name: str, cloud: Any, project: Any) -> None:
     calls.append(["rollback", name])
     s = World.service
@@ -126,6 +130,7 @@ for fn in (
     job_logs_tail,
     service_snapshot,
     deploy_service,
+    held_canary_config,
     rollback_service,
     terminate_service,
 ):

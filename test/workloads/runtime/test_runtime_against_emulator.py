@@ -324,3 +324,38 @@ def test_a_canary_that_never_gets_healthy_is_rolled_back(
     if canary_pid is not None:
         wait_until(lambda: alive(int(canary_pid)), lambda a: a is False, timeout_s=10)
     assert teardown(name, "terminate") == "terminated"
+
+
+def test_promotion_moves_the_held_canary_even_when_the_working_dir_changed(
+    connection: None, sdk: Any, compute_config: str, tmp_path: Path
+) -> None:
+    # A DAG bundle redeployed between the silent rollout and the promotion changes the uploaded working dir
+    # (so the config): promotion must still promote the evaluated version, not deploy a new one unevaluated.
+    wd = tmp_path / "wd"
+    wd.mkdir()
+    (wd / "code.py").write_text("VERSION = 1\n")
+    name = "rt-pinned"
+    pins = lambda adapter: {"model_alias": "viggo", "alias_adapter": adapter}  # noqa: E731
+    event, op = roll(rollout(name, compute_config, wd, 100, args=pins("viggo-1")))
+    op.execute_complete({}, event=event)
+    event, op = roll(rollout(name, compute_config, wd, 0, args=pins("viggo-2")))
+    op.execute_complete({}, event=event)
+    held = sdk.service.status(name=name)
+    assert held.canary_version is not None
+    (wd / "code.py").write_text("VERSION = 2\n")
+    event, op = roll(rollout(name, compute_config, wd, 100, args=pins("viggo-2")))
+    assert event["status"] == "done", event
+    op.execute_complete({}, event=event)
+    done = sdk.service.status(name=name)
+    assert done.canary_version is None and done.primary_version.id == held.canary_version.id
+    assert done.primary_version.config.applications[0]["args"]["alias_adapter"] == "viggo-2"
+    # Another run's held canary is not promoted by a task pinning a different adapter: that deploys its own.
+    event, op = roll(rollout(name, compute_config, wd, 0, args=pins("viggo-3")))
+    op.execute_complete({}, event=event)
+    other = sdk.service.status(name=name).canary_version
+    event, op = roll(rollout(name, compute_config, wd, 100, args=pins("viggo-4")))
+    op.execute_complete({}, event=event)
+    final = sdk.service.status(name=name)
+    assert final.primary_version.id != other.id
+    assert final.primary_version.config.applications[0]["args"]["alias_adapter"] == "viggo-4"
+    assert teardown(name, "terminate") == "terminated"

@@ -131,6 +131,25 @@ class AnyscaleRuntimeHook:
                 )
             )
 
+    def held_canary_config(self, name: str, cloud: str | None, project: str | None) -> Any | None:
+        """The config of the service's canary version (a rollout held at a split), or None."""
+        try:
+            status = self.client.service.status(name=name, cloud=cloud, project=project)
+        except RuntimeError as error:
+            if "was not found" in str(error):
+                return None
+            raise
+        return status.canary_version.config if status.canary_version is not None else None
+
+    def redeploy(self, config: Any, *, canary_percent: int | None, max_surge_percent: int | None) -> str:
+        """Apply a config read back from the service (the held canary's) with another canary percent."""
+        with redacted_sdk_output():
+            return str(
+                self.client.service.deploy(
+                    configs=config, canary_percent=canary_percent, max_surge_percent=max_surge_percent
+                )
+            )
+
     def rollback_service(self, name: str, cloud: str | None, project: str | None) -> None:
         self.client.service.rollback(name=name, cloud=cloud, project=project)
 

@@ -244,12 +244,21 @@ class AnyscaleServiceRollout(_AnyscaleOperator):
             previous_primary_id=before.primary.id if before and before.primary else None,
             previous_canary_id=before.canary.id if before and before.canary else None,
         )
-        hook.deploy_service(
-            self.service_params(),
-            in_place=self.in_place,
-            canary_percent=self.canary_percent,
-            max_surge_percent=self.max_surge_percent,
-        )
+        held = self._held_canary_of_this_run(hook) if before is not None and before.canary else None
+        if held is not None:
+            # Move the held canary itself: the exact version that was evaluated, whatever changed on this
+            # worker since (a redeployed DAG bundle changes the uploaded working dir, hence the config).
+            self.log.info(
+                "moving the held canary %s of %s to %s %%", before.canary.id, self.name, self.canary_percent
+            )  # type: ignore[union-attr]
+            hook.redeploy(held, canary_percent=self.canary_percent, max_surge_percent=self.max_surge_percent)
+        else:
+            hook.deploy_service(
+                self.service_params(),
+                in_place=self.in_place,
+                canary_percent=self.canary_percent,
+                max_surge_percent=self.max_surge_percent,
+            )
         self._goal = goal.to_dict()
         self.log.info("deployed %s (%s rollout); waiting in the triggerer", self.name, goal.kind)
         wait = _remaining_seconds(self, float(self.rollout_timeout_seconds))
@@ -266,6 +275,21 @@ class AnyscaleServiceRollout(_AnyscaleOperator):
             method_name="execute_complete",
             timeout=timedelta(seconds=wait + BACKSTOP_SECONDS),
         )
+
+    def _held_canary_of_this_run(self, hook: Any) -> Any | None:
+        """The held canary's config when it pins the adapter this task's spec pins (this run's challenger)."""
+        if self.in_place or self.canary_percent is None:
+            return None
+        config = hook.held_canary_config(self.name, self.cloud, self.project)
+        if config is None:
+            return None
+
+        def pinned(apps: Any) -> Any:
+            first = (list(apps or []) or [{}])[0]
+            return (first.get("args") or {}).get("alias_adapter") if isinstance(first, dict) else None
+
+        ours = pinned(self.applications)
+        return config if ours is not None and pinned(getattr(config, "applications", None)) == ours else None
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         # The goal travels in the event: dag.test() and the triggerer both hand back only the event.
