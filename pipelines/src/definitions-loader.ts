@@ -62,18 +62,19 @@ export async function loadDefinitions(dir: string = DEFAULT_DEFINITIONS_DIR): Pr
       });
       continue;
     }
-    let mod: { default?: unknown };
-    try {
-      mod = (await import(pathToFileURL(full).href)) as { default?: unknown };
-    } catch (e) {
-      issues.push({ file, path: "", message: `cannot import module: ${errText(e)}` });
+    const imported = await importDefinition(pathToFileURL(full).href);
+    if ("problem" in imported) {
+      issues.push({ file, path: "", message: imported.problem });
       continue;
     }
-    if (mod.default === undefined) {
+    const mod = imported.module;
+    if (mod.default === undefined || isCommonJsExports(mod)) {
       issues.push({
         file,
         path: "",
-        message: "has no default export (export default definePipeline({...}))",
+        message:
+          "has no default export (export default definePipeline({...}))" +
+          (mod.default === undefined ? "" : "; it is a CommonJS module whose exports are only named ones"),
       });
       continue;
     }
@@ -87,6 +88,78 @@ export async function loadDefinitions(dir: string = DEFAULT_DEFINITIONS_DIR): Pr
   if (issues.length > 0) throw new DefinitionError(issues);
   validatePipelines(loaded);
   return loaded;
+}
+
+/** How long one module's import may take (a top-level await that never settles would hang the CLI). */
+function importTimeoutMs(): number {
+  const fromEnv = Number(process.env.PIPELINES_IMPORT_TIMEOUT_MS);
+  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : 30_000;
+}
+
+class ExitDuringImport extends Error {
+  constructor(readonly code: unknown) {
+    super(`process.exit(${code === undefined ? "" : String(code)})`);
+    this.name = "ExitDuringImport";
+  }
+}
+
+/**
+ * Imports one definition module, guarded: `process.exit` called while it loads throws instead of ending the CLI
+ * (which would end a render, or `--check`, with the module's exit code and nothing reported), and an import
+ * that does not finish within the timeout is reported naming the module.
+ */
+async function importDefinition(
+  url: string,
+): Promise<{ module: Record<string, unknown> } | { problem: string }> {
+  const realExit = process.exit;
+  const exits: unknown[] = [];
+  process.exit = ((code?: unknown) => {
+    exits.push(code);
+    throw new ExitDuringImport(code);
+  }) as typeof process.exit;
+  let timer: NodeJS.Timeout | undefined;
+  const ms = importTimeoutMs();
+  try {
+    const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), ms)));
+    const result = await Promise.race([import(url) as Promise<Record<string, unknown>>, timeout]);
+    if (exits.length > 0) return { problem: exitProblem(exits[0]) };
+    if (result === "timeout")
+      return {
+        problem:
+          `import did not finish within ${ms / 1000} s (a top-level await that never settles?); ` +
+          "a definition module must only build and export its pipeline",
+      };
+    return { module: result };
+  } catch (e) {
+    if (e instanceof ExitDuringImport || exits.length > 0) return { problem: exitProblem(exits[0]) };
+    return { problem: `cannot import module: ${errText(e)}` };
+  } finally {
+    clearTimeout(timer);
+    process.exit = realExit;
+  }
+}
+
+function exitProblem(code: unknown): string {
+  return (
+    `called process.exit(${code === undefined ? "" : String(code)}) while being imported; ` +
+    "a definition module must only build and export its pipeline"
+  );
+}
+
+/**
+ * Node gives a CommonJS module's `module.exports` as `default` and its named exports beside it: a module with
+ * only named exports (`exports.pipeline = ...`) then looks as if it had a default export, and validating that
+ * object reported every pipeline field as missing.
+ */
+function isCommonJsExports(mod: Record<string, unknown>): boolean {
+  const named = Object.keys(mod).filter((k) => k !== "default" && k !== "module.exports");
+  const exports = mod.default;
+  return (
+    named.length > 0 &&
+    typeof exports === "object" &&
+    exports !== null &&
+    named.every((k) => (exports as Record<string, unknown>)[k] === mod[k])
+  );
 }
 
 const CONTROL_CHAR = /[\p{Cc}\p{Zl}\p{Zp}]/u;
