@@ -96,9 +96,15 @@ function importTimeoutMs(): number {
   return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : 30_000;
 }
 
+/** The argument of a `process.exit(...)` call as written back in messages. */
+function exitArg(code: unknown): string {
+  if (code === undefined) return "";
+  return typeof code === "number" || typeof code === "string" ? String(code) : JSON.stringify(code);
+}
+
 class ExitDuringImport extends Error {
   constructor(readonly code: unknown) {
-    super(`process.exit(${code === undefined ? "" : String(code)})`);
+    super(`process.exit(${exitArg(code)})`);
     this.name = "ExitDuringImport";
   }
 }
@@ -111,17 +117,19 @@ class ExitDuringImport extends Error {
 async function importDefinition(
   url: string,
 ): Promise<{ module: Record<string, unknown> } | { problem: string }> {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- put back as it was, never called here
   const realExit = process.exit;
   const exits: unknown[] = [];
-  process.exit = ((code?: unknown) => {
+  process.exit = (code?: unknown): never => {
     exits.push(code);
     throw new ExitDuringImport(code);
-  }) as typeof process.exit;
+  };
   let timer: NodeJS.Timeout | undefined;
   const ms = importTimeoutMs();
   try {
     const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), ms)));
-    const result = await Promise.race([import(url) as Promise<Record<string, unknown>>, timeout]);
+    const loading = import(url).then((m: Record<string, unknown>) => m);
+    const result = await Promise.race([loading, timeout]);
     if (exits.length > 0) return { problem: exitProblem(exits[0]) };
     if (result === "timeout")
       return {
@@ -141,7 +149,7 @@ async function importDefinition(
 
 function exitProblem(code: unknown): string {
   return (
-    `called process.exit(${code === undefined ? "" : String(code)}) while being imported; ` +
+    `called process.exit(${exitArg(code)}) while being imported; ` +
     "a definition module must only build and export its pipeline"
   );
 }
