@@ -48,6 +48,14 @@ export class Checks {
   }
 }
 
+/**
+ * Scripted accuracies far enough apart, and near enough to 0 and 1, that the decision rule's power check passes
+ * on about 55 test items whichever items the stand-in gets right (its choice depends on the adapter names, which
+ * carry the run stamp): 0.6 vs 0.95 left the minimum detectable effect above the 0.25 limit in about 1 of 4 runs.
+ */
+const CLEARLY_BETTER = { accuracy: 1.0 };
+const CLEARLY_WORSE = { accuracy: 0.1 };
+
 /** Model behaviour per adapter for the service versions (local_service.py's scenario file). */
 export interface ModelScenario {
   default: { accuracy: number };
@@ -312,8 +320,8 @@ const dataUpdate: Scenario = {
     );
     // The triggered retrain starts at once: its models are scripted now (challenger better).
     world.setModels({
-      default: { accuracy: 0.95 },
-      adapters: { [world.champion?.adapter ?? "?"]: { accuracy: 0.6 } },
+      default: CLEARLY_BETTER,
+      adapters: { [world.champion?.adapter ?? "?"]: CLEARLY_WORSE },
     });
     const big = await trigger(world, DATA_DAG);
     c.equal("run 2 state", big.state, "success");
@@ -399,8 +407,8 @@ function promotes(name: string, cycle: 1 | 2): Scenario {
         run = await finish(world, RETRAIN_DAG, world.triggeredRun as string);
       } else {
         world.setModels({
-          default: { accuracy: 0.95 },
-          adapters: { [championBefore?.adapter ?? "?"]: { accuracy: 0.6 } },
+          default: CLEARLY_BETTER,
+          adapters: { [championBefore?.adapter ?? "?"]: CLEARLY_WORSE },
         });
         historyBefore = await historyLength(world);
         registryBefore = (await registryEntries(world)).length;
@@ -516,7 +524,7 @@ const challengerWorse: Scenario = {
   name: "challenger worse",
   async run(world, c) {
     const champion = world.champion?.adapter ?? "?";
-    world.setModels({ default: { accuracy: 0.6 }, adapters: { [champion]: { accuracy: 0.95 } } });
+    world.setModels({ default: CLEARLY_WORSE, adapters: { [champion]: CLEARLY_BETTER } });
     const before = await historyLength(world);
     const posts = (await world.slack.messages()).length;
     const registryBefore = (await registryEntries(world)).length;
