@@ -878,6 +878,13 @@ export class EmulatorState {
       this.#advance(existing);
       return this.serviceModel(existing);
     }
+    // Version names are unique per service ("Unique name of the version", SDK ServiceConfig.version_name).
+    if (
+      body.version &&
+      (body.version === existing.primary.model.version || body.version === existing.canary?.model.version)
+    ) {
+      throw invalid(["version"], `version name '${body.version}' is already used by service '${body.name}'`);
+    }
     version.canaryPercent = body.canary_percent ?? undefined;
     if (body.rollout_strategy === "IN_PLACE") {
       const replaced = existing.primary;

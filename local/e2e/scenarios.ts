@@ -512,6 +512,11 @@ const rollback: Scenario = {
       [1, "rollback", previous?.adapter],
     );
     const s = await service(world);
+    c.that(
+      "the service serves a new version (the previous champion's adapter under the stable name)",
+      s.primary_version?.version !== world.champion?.version,
+      `${world.champion?.version} -> ${s.primary_version?.version}`,
+    );
     world.champion = { adapter: previous?.adapter ?? "?", version: s.primary_version?.version ?? "?" };
     await championServes(world, c, "rolled back");
     const ended = new Date().toISOString();

@@ -69,7 +69,10 @@ def deploy_pinned(service: str, adapter: str, timeout_s: float = 1800) -> None:
     config = status.primary_version.config
     if _pinned_adapter(status.primary_version) == adapter:
         return
-    pinned = config.options(applications=pinned_applications(list(config.applications), adapter))
+    # A new version: version names are unique per service, and the primary's must not be reused.
+    pinned = config.options(
+        applications=pinned_applications(list(config.applications), adapter), version_name=None
+    )
     anyscale.service.deploy(pinned, name=service, canary_percent=100)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
