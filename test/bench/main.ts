@@ -7,7 +7,11 @@
  *    one parsing process, median of repeated runs), beside three one-task baseline DAGs in the same runs, over
  *    a DAGs folder laid out as infra delivers it (DAG files, the `llm_workloads` package, `.airflowignore`).
  *
- * Environment: BENCH_PARSE_REPEATS (default 5), BENCH_MAX_PIPELINES (default 1000).
+ * 3. Validate and render time of ONE pipeline of 1,000 and 10,000 tasks, chained (each task reads the previous
+ *    one's XCom) and fanned out (all read one upstream XCom), with the per-task ratio 10,000 vs 1,000.
+ *
+ * Environment: BENCH_PARSE_REPEATS (default 5), BENCH_MAX_PIPELINES (default 1000), BENCH_MAX_TASKS (default
+ * 10000), BENCH_ONLY_TASKS=1 (only part 3).
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -19,6 +23,8 @@ import { loadDefinitions } from "../../pipelines/src/definitions-loader.js";
 import { PipelineSchema, type PipelineInput } from "../../pipelines/src/model/pipeline.js";
 import { renderAllSync, type LoadedDefinition } from "../../pipelines/src/render/index.js";
 import { everyKindInput, minimalInput } from "../pipelines/render/fixtures.js";
+import { parsePipeline } from "../../pipelines/src/model/validate.js";
+import { scalePipeline } from "../pipelines/fixtures/scale.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const PYTHON = join(ROOT, ".venv/bin/python");
@@ -191,7 +197,38 @@ function flatCount(d: LoadedDefinition): number {
   return flattenTasks(d.pipeline).tasks.length;
 }
 
+/** Part 3: validation (zod + semantic checks) and render of one large pipeline, by size and shape. */
+function taskScaleBench(): void {
+  const maxTasks = Number(process.env.BENCH_MAX_TASKS ?? 10000);
+  const sizes = [1000, 10000].filter((n) => n <= maxTasks);
+  parsePipeline(scalePipeline(100, "fan"), "bench/warmup.ts"); // JIT warm-up
+  console.log("\nOne large pipeline: validate (parsePipeline) and render (renderAllSync) time, one run each");
+  console.log("  tasks  | shape             | validate ms | per task ms | render ms | per task ms");
+  for (const shape of ["chain", "fan"] as const) {
+    const perTask: number[] = [];
+    for (const n of sizes) {
+      const input = scalePipeline(n, shape);
+      let t = performance.now();
+      const pipeline = parsePipeline(input, `bench/${shape}_${n}.ts`);
+      const validateMs = performance.now() - t;
+      t = performance.now();
+      renderAllSync([{ file: `bench/${shape}_${n}.ts`, pipeline }]);
+      const renderMs = performance.now() - t;
+      perTask.push(validateMs / n);
+      const label = shape === "chain" ? "chain (xcom prev)" : "fan-out (xcom t0)";
+      console.log(
+        `  ${String(n).padStart(6)} | ${label.padEnd(17)} | ${fmt(validateMs, 11)} | ${(validateMs / n).toFixed(4).padStart(11)} | ${fmt(renderMs, 9)} | ${(renderMs / n).toFixed(4).padStart(11)}`,
+      );
+    }
+    if (perTask.length === 2)
+      console.log(
+        `  ${shape}: validate per-task cost at ${sizes[1]} / at ${sizes[0]} = ${(perTask[1]! / perTask[0]!).toFixed(2)} (1.00 = linear)`,
+      );
+  }
+}
+
 const started = performance.now();
-renderBench();
-await parseBench();
+if (process.env.BENCH_ONLY_TASKS !== "1") renderBench();
+taskScaleBench();
+if (process.env.BENCH_ONLY_TASKS !== "1") await parseBench();
 console.log(`\nbench finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -3,8 +3,8 @@
  * references, secrets and Anyscale-specific rules. Each problem is returned with the field path it concerns.
  */
 import {
-  descendants,
   findCycle,
+  Reachability,
   flattenTasks,
   taskEdges,
   topoOrder,
@@ -100,7 +100,8 @@ export function checkPipelineSemantics(p: PipelineShape): SemanticIssue[] {
   const cycle = findCycle(ids, edges);
   if (cycle) add(["tasks"], `dependency cycle: ${cycle.join(" -> ")}`);
 
-  for (const t of flat.tasks) checkTask(t, p, taskById, edges, add);
+  const reach = new Reachability(edges);
+  for (const t of flat.tasks) checkTask(t, p, taskById, reach, add);
 
   if (!cycle) checkBranches(flat.tasks, taskById, edges, add);
 
@@ -153,7 +154,7 @@ function checkTask(
   t: FlatTask,
   p: PipelineShape,
   taskById: ReadonlyMap<string, FlatTask>,
-  edges: readonly Edge[],
+  reach: Reachability,
   add: Add,
 ): void {
   const task = t.task;
@@ -166,7 +167,7 @@ function checkTask(
     if (isXcomRef(value)) {
       const src = value.xcom.task;
       if (!taskById.has(src)) add([...at, "xcom", "task"], `unknown task id "${src}"`);
-      else if (src === t.fullId || !descendants(src, edges).has(t.fullId))
+      else if (src === t.fullId || !reach.reaches(src, t.fullId))
         add(
           [...at, "xcom", "task"],
           `task "${t.fullId}" reads the XCom of "${src}", which is not upstream of it (the value would be missing)`,
@@ -221,9 +222,7 @@ function checkTask(
         "teardown tasks get their trigger rule from Airflow's setup/teardown; remove it",
       );
     // Without work between setup and teardown, Airflow would run the teardown right after the rollout.
-    const scoped = task.dependsOn.some((d) =>
-      task.setups.some((s) => d !== s && descendants(s, edges).has(d)),
-    );
+    const scoped = task.dependsOn.some((d) => task.setups.some((s) => d !== s && reach.reaches(s, d)));
     if (!scoped)
       add(
         [...path, "dependsOn"],

@@ -204,8 +204,12 @@ class DagWriter {
 
     const body: string[] = [];
     const byGroup = new Map<string, FlatTask[]>();
-    for (const t of flat.tasks)
-      if (t.group !== undefined) byGroup.set(t.group, [...(byGroup.get(t.group) ?? []), t]);
+    for (const t of flat.tasks) {
+      if (t.group === undefined) continue;
+      const list = byGroup.get(t.group);
+      if (list) list.push(t);
+      else byGroup.set(t.group, [t]);
+    }
     const taskById = new Map(flat.tasks.map((t) => [t.fullId, t]));
     for (const [i, item] of p.tasks.entries()) {
       if (item.kind === "group") {
