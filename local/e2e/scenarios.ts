@@ -452,6 +452,13 @@ function promotes(name: string, cycle: 1 | 2): Scenario {
         [0, 100],
       );
       c.that("report in S3", await world.s3.exists(`${root}/report/report.md`), `${root}/report/report.md`);
+      const report = await world.s3.text(`${root}/report/report.md`);
+      const rows = report.split("\n").filter((l) => /^\| \d+ \| (deployment|promotion|rollback) \|/.test(l));
+      c.equal(
+        "the report's champion history lists the registry before this promotion",
+        rows.length,
+        registryBefore,
+      );
       const adapter = adapterOf(run);
       c.that(
         "report posted to Slack",

@@ -323,6 +323,8 @@ export default definePipeline({
             runUri(DAG_ID, "decision.json"),
             "--output-uri",
             runUri(DAG_ID, "report/"),
+            "--registry-uri",
+            REGISTRY_URI,
           ],
           ...CPU_JOB,
           timeoutSeconds: 1800,

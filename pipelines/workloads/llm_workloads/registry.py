@@ -7,9 +7,9 @@ Layout (one folder per model line, e.g. `s3://llm-platform-artifacts/registry/vi
 
 It is an append-only log. Every entry is written once, create-only (`storage.put_if_absent`: a conditional
 `If-None-Match: *` put on S3), and the champion is the adapter of the newest entry. A writer names the
-generation it read (`expected`): it writes `expected + 1`, so two runs that race for the same generation cannot
-both win; the loser gets `RegistryConflict` naming the entry that won and fails clearly instead of overwriting
-it. A rollback is a new entry that names an earlier champion again, so history is never rewritten.
+generation it read (`expected`): it writes `expected + 1`, so two runs that race for the same generation
+cannot both win; the loser gets `RegistryConflict` naming the entry that won and fails clearly instead of
+overwriting it. A rollback is a new entry that names an earlier champion again, so history is never rewritten.
 
 Command line (the environment reaches S3 and, for `rollback --service`, Anyscale, as a job's does):
 
@@ -181,9 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 shown = ", ".join(
                     f"{k}={v:.4f}" for k, v in sorted(metrics.items()) if isinstance(v, int | float)
                 )
-                print(
-                    f"{e['generation']:>4}  {e['kind']:<9}  {e['adapter']:<32}  {e.get('recorded_at', '')}  {shown}"
-                )
+                when = e.get("recorded_at", "")
+                print(f"{e['generation']:>4}  {e['kind']:<10}  {e['adapter']:<32}  {when}  {shown}")
         elif args.command == "show":
             entry = (
                 read_entry(args.registry_uri, args.generation)

@@ -9,6 +9,7 @@ pointers list every model evaluated in the run (shown in an overview table). Wri
 
     per_act_accuracy.png   act accuracy per reference dialogue act, champion vs challenger
     metric_deltas.png      challenger - champion for every metric, with the paired cluster bootstrap CI
+    champion_history.png   with --registry-uri: the champion's metrics across the registry's generations
     summary.txt            the Slack message
     report.md              written last: its presence means the report is complete
 
@@ -288,7 +289,52 @@ def evaluated_models(evaluation_uri: str) -> list[dict[str, Any]]:
     return sorted(entries, key=lambda e: str(e["label"]))
 
 
-def build_report(evaluation_uri: str | None, decision_uri: str) -> dict[str, bytes]:
+HISTORY_METRICS = ("order_insensitive_match", "strict_exact_match", "act_accuracy")
+
+
+def history_chart(entries: Sequence[Mapping[str, Any]]) -> bytes:
+    """The champion's metrics across the registry's generations (one point per entry)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    generations = [int(e["generation"]) for e in entries]
+    for name in HISTORY_METRICS:
+        values = [(e.get("metrics") or {}).get(name) for e in entries]
+        points = [(g, v) for g, v in zip(generations, values, strict=True) if isinstance(v, int | float)]
+        if points:
+            ax.plot([g for g, _ in points], [v for _, v in points], marker="o", label=name)
+    ax.set_xticks(generations)
+    ax.set_xticklabels([f"{g}\n{e['kind']}" for g, e in zip(generations, entries, strict=True)], fontsize=7)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("registry generation")
+    ax.set_title("Champion metrics across retrains (each at its own evaluation)")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    data = _png(fig)
+    plt.close(fig)
+    return data
+
+
+def history_markdown(entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    lines = [
+        "## Champion history (model registry)",
+        "",
+        "Each entry's metrics come from its own evaluation run (their test sets may differ).",
+        "",
+        "![champion history](champion_history.png)",
+        "",
+        _row("generation", "kind", "adapter", *HISTORY_METRICS, "recorded"),
+        _row(*["---"] * (4 + len(HISTORY_METRICS))),
+    ]
+    for e in entries:
+        m = e.get("metrics") or {}
+        cells = [_fmt(m[k]) if isinstance(m.get(k), int | float) else "" for k in HISTORY_METRICS]
+        lines.append(_row(e["generation"], e["kind"], f"`{e['adapter']}`", *cells, e.get("recorded_at", "")))
+    return [*lines, ""]
+
+
+def build_report(
+    evaluation_uri: str | None, decision_uri: str, registry_uri: str | None = None
+) -> dict[str, bytes]:
     """All report files in memory (name -> bytes); nothing is written here."""
     decision = storage.read_json(decision_uri)
     if not isinstance(decision, dict):
@@ -299,12 +345,21 @@ def build_report(evaluation_uri: str | None, decision_uri: str) -> dict[str, byt
         items = storage.read_jsonl(storage.join(decision[role]["results_uri"], "items.jsonl"))
         acts[role] = per_act(items)
     evaluated = evaluated_models(evaluation_uri) if evaluation_uri else []
-    return {
+    markdown = render_markdown(decision, acts["champion"], acts["challenger"], evaluated)
+    files = {
         "per_act_accuracy.png": per_act_chart(acts["champion"], acts["challenger"]),
         "metric_deltas.png": delta_chart(decision),
         "summary.txt": (format_slack_summary(small) + "\n").encode(),
-        "report.md": render_markdown(decision, acts["champion"], acts["challenger"], evaluated).encode(),
     }
+    if registry_uri:
+        from llm_workloads import registry
+
+        entries = registry.history(registry_uri)
+        if entries:
+            files["champion_history.png"] = history_chart(entries)
+            markdown = markdown.rstrip("\n") + "\n\n" + "\n".join(history_markdown(entries))
+    files["report.md"] = markdown.encode()
+    return files
 
 
 def write_report(files: Mapping[str, bytes], output_uri: str) -> None:
@@ -326,11 +381,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--evaluation-uri", required=True, help="the evaluate job's --output-uri")
     parser.add_argument("--decision-uri", required=True)
     parser.add_argument("--output-uri", required=True)
+    parser.add_argument("--registry-uri", default=None, help="model registry: adds the champion history")
     args = parser.parse_args(argv)
     try:
-        files = build_report(args.evaluation_uri, args.decision_uri)
+        files = build_report(args.evaluation_uri, args.decision_uri, args.registry_uri)
         write_report(files, args.output_uri)
-    except (storage.StorageError, DecisionFileError, KeyError) as error:
+    except (storage.StorageError, DecisionFileError, KeyError, ValueError) as error:
         print(f"report: error: {error}", file=sys.stderr)
         return 2 if not isinstance(error, storage.StorageError) else 1
     print(f"report: written to {args.output_uri}", file=sys.stderr)

@@ -1,10 +1,10 @@
 """The stable model name: which adapter a service version serves under the model line's name.
 
-Users call one model name (the model line, e.g. `viggo`). Every service version maps it to exactly one adapter,
-through two application args of the service spec: `model_alias` (the stable name) and `alias_adapter` (the adapter
-it means in this version). The silent rollout is a version that maps the name to the challenger; promotion gives
-that version 100 % of the traffic, so promotion changes what users get. Champion and challenger stay reachable by
-their explicit ids (`<base model>:<adapter>`) for the evaluation.
+Users call one model name (the model line, e.g. `viggo`). Every service version maps it to exactly one
+adapter, through two application args of the service spec: `model_alias` (the stable name) and
+`alias_adapter` (the adapter it means in this version). The silent rollout is a version that maps the name
+to the challenger; promotion gives that version 100 % of the traffic, so promotion changes what users get.
+Champion and challenger stay reachable by their explicit ids (`<base model>:<adapter>`) for the evaluation.
 
 `deploy_pinned` (used by `python -m llm_workloads.registry rollback --service`) redeploys a service's current
 config with the stable name mapped to another adapter and waits until that version serves all traffic.
@@ -55,7 +55,7 @@ def _pinned_adapter(version: Any) -> str | None:
 
 
 def deploy_pinned(service: str, adapter: str, timeout_s: float = 1800) -> None:
-    """Deploy `service`'s primary config with the stable name mapped to `adapter`; wait until it serves 100 %."""
+    """Deploy `service`'s primary config with the stable name mapped to `adapter`; wait for 100 %."""
     import anyscale
     from anyscale.service.models import ServiceState
 

@@ -9,7 +9,6 @@ import threading
 from typing import Any
 
 import pytest
-
 from llm_workloads import registry, storage
 from llm_workloads.airflow_tasks import registry as tasks
 from llm_workloads.serving import ServingError, pinned_applications, resolve_model
@@ -196,3 +195,22 @@ def test_the_stable_name_resolves_to_the_pinned_adapter() -> None:
     assert apps[0]["args"]["alias_adapter"] == "viggo-2"  # the input is not changed
     with pytest.raises(ServingError, match="no model_alias"):
         pinned_applications([{"name": "llm", "args": {}}], "viggo-1")
+
+
+def test_the_report_shows_the_champion_history(root: str) -> None:
+    from llm_workloads.report import history_chart, history_markdown
+
+    registry.append(root, 0, {**entry("viggo-a", "deployment"), "metrics": {"order_insensitive_match": 0.7}})
+    registry.append(
+        root, 1, {**entry("viggo-b"), "metrics": {"order_insensitive_match": 0.8, "act_accuracy": 0.9}}
+    )
+    entries = registry.history(root)
+    lines = history_markdown(entries)
+    rows = [line for line in lines if line.startswith("| 1 ") or line.startswith("| 2 ")]
+    assert [r.split("|")[1:4] for r in rows] == [
+        [" 1 ", " deployment ", " `viggo-a` "],
+        [" 2 ", " promotion ", " `viggo-b` "],
+    ]
+    assert "0.8000" in rows[1] and "0.9000" in rows[1]
+    png = history_chart(entries)
+    assert png.startswith(b"\x89PNG") and history_chart(entries) == png  # deterministic bytes

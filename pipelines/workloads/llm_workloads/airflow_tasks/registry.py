@@ -21,8 +21,8 @@ def read_champion(registry_uri: str, override: str = "") -> dict[str, Any]:
     current = registry.champion(registry_uri)
     if current is None and not override:
         raise registry.RegistryError(
-            f"{registry_uri}: no champion recorded yet: run llm_finetune_deploy first (it records the first one) "
-            "or give the champion_adapter param"
+            f"{registry_uri}: no champion recorded yet: run llm_finetune_deploy first (it records the first "
+            "one) or give the champion_adapter param"
         )
     generation = current["generation"] if current else 0
     return {

@@ -10,12 +10,13 @@ It prints `local service listening on http://127.0.0.1:<port>` once it serves `P
 `GET /v1/models` and `GET /-/healthz` (503 with --never-healthy, a replica that never gets healthy).
 
 A request for model `<model-id>:<adapter>` is answered as the scenario scripts that adapter; `<model-id>`
-alone is the base model. With `--alias NAME=ADAPTER` (the version's stable model name, `llm_workloads.serving`)
-a request for `NAME` is answered as `<model-id>:ADAPTER`, and that id is what the answer echoes. The answer to a test item is its reference representation (looked up by the
-item's sentence in the scenario's reference records) or, for the items the model gets wrong, a
-deterministic near miss; which items are right is chosen by a stable hash of the model id and the item
-text (`stand_ins.StandInResponder`), so a run is reproducible. Items found in no reference get a prose
-answer (wrong).
+alone is the base model. With `--alias NAME=ADAPTER` (the version's stable model name,
+`llm_workloads.serving`) a request for `NAME` is answered as `<model-id>:ADAPTER`, and that id is what the
+answer echoes. The answer to a test item is its reference representation (looked up by the item's sentence
+in the scenario's reference records) or, for the items the model gets wrong, a deterministic near miss;
+which items are right is chosen by a stable hash of the model id and the item text
+(`stand_ins.StandInResponder`), so a run is reproducible. Items found in no reference get a prose answer
+(wrong).
 
 Scenario file (JSON; re-read when it changes, so one running stack can play several scenarios):
 

@@ -343,7 +343,8 @@ with DAG(
                 "-m llm_workloads.report "
                 "--evaluation-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/evaluation "
                 "--decision-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/decision.json "
-                "--output-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/report/"
+                "--output-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/report/ "
+                "--registry-uri s3://llm-platform-artifacts/registry/viggo"
             ),
             image_uri="anyscale/ray-llm:2.44.1-py311-cu124",
             compute_config="llm-batch-cpu",
