@@ -12,13 +12,18 @@ const SCRIPT = join(ROOT, "test/pipelines/hostile/airflow_render.py");
 export interface AirflowView {
   readonly import_errors: Record<string, string>;
   readonly dags: Record<string, { tasks: Record<string, Record<string, unknown>> }>;
+  /** Anyscale YAML files (`jobs/x.yaml`) the SDK's JobConfig/ServiceConfig refused, with the error. */
+  readonly yaml_errors: Record<string, string>;
 }
 
-/** Writes the rendered DAG files and returns what Airflow made of them (import errors, rendered fields). */
+/**
+ * Writes the rendered files and returns what Airflow made of the DAG files (import errors, rendered fields) and
+ * which Anyscale YAML files the SDK's models refused.
+ */
 export function importIntoAirflow(files: readonly RenderedFile[]): AirflowView {
   const dir = mkdtempSync(join(tmpdir(), "hostile-airflow-"));
   try {
-    for (const f of files.filter((x) => x.path.startsWith("dags/"))) {
+    for (const f of files) {
       const target = join(dir, f.path);
       mkdirSync(dirname(target), { recursive: true });
       writeFileSync(target, f.content);

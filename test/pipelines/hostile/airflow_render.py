@@ -56,7 +56,26 @@ def main(dags_dir: str) -> None:
             tasks[task.task_id] = json.loads(json.dumps(fields, default=repr))
         dags[dag_id] = {"tasks": tasks}
     out["dags"] = dags
+    out["yaml_errors"] = load_anyscale_yaml(Path(dags_dir).parent / "anyscale")
     print(json.dumps(out))
+
+
+def load_anyscale_yaml(root: Path) -> dict[str, str]:
+    """Each Anyscale YAML file loaded with the SDK's own models (what `anyscale job submit -f` does)."""
+    errors: dict[str, str] = {}
+    files = sorted(root.glob("*/*.yaml")) if root.is_dir() else []
+    if not files:
+        return errors
+    from anyscale.job.models import JobConfig
+    from anyscale.service.models import ServiceConfig
+
+    for path in files:
+        model = JobConfig if path.parent.name == "jobs" else ServiceConfig
+        try:
+            model.from_yaml(str(path))
+        except Exception as e:  # noqa: BLE001 (reported, the caller decides)
+            errors[f"{path.parent.name}/{path.name}"] = f"{type(e).__name__}: {e}"[:2000]
+    return errors
 
 
 if __name__ == "__main__":
