@@ -9,6 +9,7 @@ import {
   taskEdges,
   topoOrder,
   type Edge,
+  type FlatGroup,
   type FlatTask,
 } from "../graph/tasks.js";
 import { AIRFLOW_KEY_MAX } from "./names.js";
@@ -103,7 +104,7 @@ export function checkPipelineSemantics(p: PipelineShape): SemanticIssue[] {
   const reach = new Reachability(edges);
   for (const t of flat.tasks) checkTask(t, p, taskById, reach, add);
 
-  if (!cycle) checkBranches(flat.tasks, taskById, edges, add);
+  if (!cycle) checkBranches(flat.tasks, flat.groups, taskById, edges, add);
 
   // Anyscale job names identify YAML files: unique within a pipeline (and across pipelines, see validate.ts).
   const jobNames = new Map<string, string>();
@@ -247,6 +248,7 @@ const SKIP_ON_ANY: readonly TriggerRule[] = ["all_success", "none_skipped", "all
 
 function checkBranches(
   tasks: readonly FlatTask[],
+  groups: readonly FlatGroup[],
   taskById: ReadonlyMap<string, FlatTask>,
   edges: readonly Edge[],
   add: Add,
@@ -272,6 +274,17 @@ function checkBranches(
         else if (!target.task.dependsOn.includes(b.fullId))
           add([...o.path, k], `branch target "${ref}" must list "${b.fullId}" in its dependsOn`);
       });
+    }
+    // A group depending on the branch puts the branch upstream of the group's root tasks; unless one of the
+    // group's tasks is a target, the branch skips all of them on every outcome.
+    for (const g of groups) {
+      const k = g.dependsOn.indexOf(b.fullId);
+      if (k >= 0 && !g.taskIds.some((id) => allTargets.has(id)))
+        add(
+          [...g.path, "dependsOn", k],
+          `group "${g.id}" depends on branch "${b.fullId}" but none of its tasks is a target of the branch: ` +
+            `Airflow would always skip the group (make the branch target its first task, or depend on a join)`,
+        );
     }
     for (const t of tasks) {
       if (t.task.dependsOn.includes(b.fullId) && !allTargets.has(t.fullId))
