@@ -4,7 +4,7 @@
  * `paramDefaultProblem` checks it up front.
  */
 import { z } from "zod";
-import { pythonRegexProblem } from "./python-regex.js";
+import { pythonRegexProblem, shorthandDefaultProblem } from "./python-regex.js";
 import { PlainString } from "./refs.js";
 
 const common = {
@@ -85,7 +85,7 @@ export function paramDefaultProblem(spec: ParamSpec): string | undefined {
         } catch (e) {
           return `pattern is not a valid regular expression: ${(e as Error).message}`;
         }
-        const python = pythonRegexProblem(spec.pattern);
+        const python = pythonRegexProblem(spec.pattern) ?? shorthandDefaultProblem(spec.pattern, v);
         if (python)
           return `pattern is not valid under Python's re (Airflow validates params with it): ${python}`;
         // JSON Schema `pattern` is a search, not a full match (same as Python's re.search).

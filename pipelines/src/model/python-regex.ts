@@ -4,9 +4,27 @@
  * import for the default and at trigger time for every value. A pattern must therefore mean the same in both:
  * syntax only one of them knows is refused here, naming the construct and what to write instead.
  *
- * Not covered: character classes that both accept but read differently for non-ASCII text (`\d`, `\w`, `\s` are
- * Unicode-aware in Python and mostly ASCII in JavaScript).
+ * The shorthand classes (`\d`, `\w`, `\s`, `\b` and their negations) are Unicode-aware in Python and mostly ASCII
+ * in JavaScript, so they only agree on ASCII text other than \x1c-\x1f: `shorthandDefaultProblem` refuses a
+ * default outside that range with a pattern using them (the default is matched at DAG import, by Python).
  */
+
+const SHORTHAND = /\\[dDwWsSbB]/;
+/** Characters on which JavaScript's and Python's shorthand classes may disagree. */
+// eslint-disable-next-line no-control-regex -- the control range is the point: \x1c-\x1f are disputed
+const DISPUTED = /[^\x00-\x1b\x20-\x7f]/u;
+
+/** Why `defaultValue` may match `pattern` in JavaScript but not in Python, or undefined. */
+export function shorthandDefaultProblem(pattern: string, defaultValue: string): string | undefined {
+  // An escaped backslash (`\\d`) is not a shorthand: drop escaped backslashes before looking.
+  const shorthand = SHORTHAND.exec(pattern.replaceAll("\\\\", ""));
+  const odd = DISPUTED.exec(defaultValue);
+  if (!shorthand || !odd) return undefined;
+  return (
+    `${shorthand[0]} reads U+${odd[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")} in the default ` +
+    "differently in JavaScript and Python; use explicit classes such as [0-9] or [A-Za-z_] with non-ASCII defaults"
+  );
+}
 
 /** Why `pattern` is not portable to Python's `re`, or undefined. Assumes it already compiles as a JS `u` RegExp. */
 export function pythonRegexProblem(pattern: string): string | undefined {

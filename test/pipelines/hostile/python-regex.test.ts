@@ -60,6 +60,12 @@ const cases: { pattern: string; def: string; want: RegExp | "accepted" }[] = [
   { pattern: "(?<=a+)b", def: "ab", want: /lookbehind must have a fixed width/ },
   { pattern: "(?<!a|bc)d", def: "d", want: /lookbehind must have a fixed width/ },
   { pattern: "[[^]+", def: "[", want: /unescaped '\[' inside a character class/ },
+  { pattern: "^\\W$", def: "é", want: /\\W reads U\+00E9 in the default differently/ },
+  { pattern: "^\\S$", def: "\x1c", want: /\\S reads U\+001C/ },
+  { pattern: "^\\D$", def: "\u0663", want: /\\D reads U\+0663/ },
+  { pattern: "^a\\b", def: "aé", want: /\\b reads U\+00E9/ },
+  { pattern: "^\\w+$", def: "abc", want: "accepted" },
+  { pattern: "^[^0-9]$", def: "é", want: "accepted" },
   { pattern: "[!--]", def: "!", want: /"--" inside a character class reads as a set operation/ },
 ];
 
@@ -75,8 +81,8 @@ describe("param patterns under Python's re", () => {
       expect(got).toMatch(/^pattern is not valid under Python's re \(Airflow validates params with it\): /);
       expect(got).toMatch(want);
       // Each refused construct is one Python's re does not compile (JavaScript does), or warns that its meaning
-      // changes (FutureWarning, counted as not compiling).
-      expect(inPython.compiles).toBe(false);
+      // changes (FutureWarning, counted as not compiling), or one whose default Python does not match.
+      expect(inPython.compiles && inPython.matches).toBe(false);
     }
   });
 });
@@ -119,7 +125,10 @@ describe("property: a pattern validation accepts compiles and matches its defaul
   ];
   const arb = fc.record({
     pattern: fc.array(fc.constantFrom(...tokens), { minLength: 1, maxLength: 8 }).map((t) => t.join("")),
-    def: fc.string({ unit: fc.constantFrom("a", "b", "1", "_", " ", "."), maxLength: 6 }),
+    def: fc.string({
+      unit: fc.constantFrom("a", "b", "1", "_", " ", ".", "é", "\u0663", "\ufeff", "\x1c", "\u00a0"),
+      maxLength: 6,
+    }),
   });
 
   it(`generated patterns (seed ${SEED})`, () => {
