@@ -100,16 +100,20 @@ class AnyscaleRuntimeHook:
 
     # Services --------------------------------------------------------------------------------------
 
-    def service_snapshot(self, name: str, cloud: str | None, project: str | None) -> ServiceSnapshot | None:
-        """The service's state and versions, or None when no such service exists."""
+    def _status(self, name: str, cloud: str | None, project: str | None) -> Any | None:
+        """The SDK's ServiceStatus, or None when no such service exists."""
         try:
-            status = self.client.service.status(name=name, cloud=cloud, project=project)
+            return self.client.service.status(name=name, cloud=cloud, project=project)
         except RuntimeError as error:
             # The SDK raises RuntimeError("Service with name '…' was not found…") for an unknown name.
             if "was not found" in str(error):
                 return None
             raise
-        return ServiceSnapshot.from_status(status)
+
+    def service_snapshot(self, name: str, cloud: str | None, project: str | None) -> ServiceSnapshot | None:
+        """The service's state and versions, or None when no such service exists."""
+        status = self._status(name, cloud, project)
+        return None if status is None else ServiceSnapshot.from_status(status)
 
     def deploy_service(
         self,
@@ -133,13 +137,8 @@ class AnyscaleRuntimeHook:
 
     def held_canary_config(self, name: str, cloud: str | None, project: str | None) -> Any | None:
         """The config of the service's canary version (a rollout held at a split), or None."""
-        try:
-            status = self.client.service.status(name=name, cloud=cloud, project=project)
-        except RuntimeError as error:
-            if "was not found" in str(error):
-                return None
-            raise
-        return status.canary_version.config if status.canary_version is not None else None
+        status = self._status(name, cloud, project)
+        return status.canary_version.config if status and status.canary_version is not None else None
 
     def redeploy(self, config: Any, *, canary_percent: int | None, max_surge_percent: int | None) -> str:
         """Apply a config read back from the service (the held canary's) with another canary percent."""
