@@ -10,6 +10,11 @@ import {
 } from "./shared/platform.js";
 
 const DAG_ID = "llm_data_update";
+/**
+ * Connections are what infra provisions (never chosen per run; fewer params also keep parsing cheap). The Slack
+ * connection reads the support channels (channels:history) and posts the summary.
+ */
+const ZENDESK_CONN_ID = "zendesk_default";
 const SINCE = { macro: "run_after_minus_7d_iso" } as const;
 const NORMALISED = "build.normalise_join_dedupe";
 const out = (name: string) => ({ xcom: { task: NORMALISED, field: name } });
@@ -37,13 +42,6 @@ export default definePipeline({
   tags: ["llm", "data"],
   schedule: { kind: "cron", cron: "0 5 * * *" },
   params: {
-    zendesk_conn_id: { type: "string", default: "zendesk_default", pattern: "^[A-Za-z_][A-Za-z0-9_]*$" },
-    slack_source_conn_id: {
-      type: "string",
-      default: "slack_api_default",
-      pattern: "^[A-Za-z_][A-Za-z0-9_]*$",
-      description: "Slack API connection with channels:history to read support channels.",
-    },
     slack_channel_ids: {
       type: "array",
       items: { type: "string" },
@@ -63,11 +61,6 @@ export default definePipeline({
       minimum: 1,
       description: "Retraining is triggered when the new dataset version has at least this many records.",
     },
-    slack_notify_conn_id: {
-      type: "string",
-      default: "slack_api_default",
-      pattern: "^[A-Za-z_][A-Za-z0-9_]*$",
-    },
     slack_channel: { type: "string", default: "#ai-team", pattern: "^(#[a-z0-9_-]+|[CG][A-Z0-9]+)$" },
   },
   defaultArgs: { ...DEFAULT_ARGS, executionTimeoutSeconds: 3600 },
@@ -84,7 +77,7 @@ export default definePipeline({
           id: "zendesk_tickets",
           callable: "llm_workloads.airflow_tasks.data_update:fetch_zendesk_tickets",
           args: {
-            conn_id: { param: "zendesk_conn_id" },
+            conn_id: ZENDESK_CONN_ID,
             since_iso: SINCE,
             out_uri: runUri(DAG_ID, "sources/zendesk.jsonl"),
           },
@@ -94,7 +87,7 @@ export default definePipeline({
           id: "slack_messages",
           callable: "llm_workloads.airflow_tasks.data_update:fetch_slack_messages",
           args: {
-            conn_id: { param: "slack_source_conn_id" },
+            conn_id: SLACK_CONN_ID,
             channel_ids: { param: "slack_channel_ids" },
             since_iso: SINCE,
             out_uri: runUri(DAG_ID, "sources/slack.jsonl"),
@@ -138,7 +131,7 @@ export default definePipeline({
           kind: "slack",
           id: "notify",
           dependsOn: [NORMALISED],
-          connection: { param: "slack_notify_conn_id" },
+          connection: SLACK_CONN_ID,
           channel: { param: "slack_channel" },
           text: {
             concat: [

@@ -145,6 +145,23 @@ export const TRAINING_PARAMS = {
  */
 export const EVAL_SETTINGS = { concurrency: 16, timeoutSeconds: 60, maxRetries: 3, maxTokens: 128 } as const;
 
+/**
+ * The promotion rule (`llm_workloads.compare`). Part of the definition, like TRAINING_SETTINGS: an unattended
+ * retrain decides the way the last reviewed change said, not the way a run's conf asks; and fewer params keep
+ * parsing cheap. `margin` is the observed improvement required (absolute, primary metric); `maxMde` the largest
+ * minimum detectable effect (80 % power) a comparison may have: about 50 test items in about 17 meaning groups
+ * detect roughly 0.2, so a limit at the margin would keep every champion ("underpowered"). `minTestItems`: the
+ * 80/10/10 split of 500 records gives about 50 test items, so the workload's default of 50 would block most.
+ */
+export const DECISION_RULE = {
+  primaryMetric: "order_insensitive_match",
+  margin: 0.02,
+  confidence: 0.95,
+  minTestItems: 30,
+  maxMde: 0.25,
+  guards: ["parse_failure_rate=0.01", "act_accuracy=0.02"],
+} as const;
+
 /** The Slack connection the pipelines post with (infra provisions it; never chosen per run). */
 export const SLACK_CONN_ID = "slack_api_default";
 /** Where failure alerts go (every task's on_failure_callback names the failed step). */

@@ -49,14 +49,6 @@ with DAG(
             minItems=1,
             description="Slack channel ids to read.",
         ),
-        "slack_notify_conn_id": Param("slack_api_default", type="string", pattern="^[A-Za-z_][A-Za-z0-9_]*$"),
-        "slack_source_conn_id": Param(
-            "slack_api_default",
-            type="string",
-            pattern="^[A-Za-z_][A-Za-z0-9_]*$",
-            description="Slack API connection with channels:history to read support channels.",
-        ),
-        "zendesk_conn_id": Param("zendesk_default", type="string", pattern="^[A-Za-z_][A-Za-z0-9_]*$"),
     },
     jinja_environment_kwargs={"keep_trailing_newline": True},
 ) as dag:
@@ -69,7 +61,7 @@ with DAG(
             from llm_workloads.airflow_tasks.data_update import fetch_zendesk_tickets as workload
 
             return workload(
-                conn_id=context["params"]["zendesk_conn_id"],
+                conn_id="zendesk_default",
                 out_uri="".join(
                     [
                         "s3://llm-platform-artifacts/runs/llm_data_update/",
@@ -88,7 +80,7 @@ with DAG(
 
             return workload(
                 channel_ids=context["params"]["slack_channel_ids"],
-                conn_id=context["params"]["slack_source_conn_id"],
+                conn_id="slack_api_default",
                 out_uri="".join(
                     [
                         "s3://llm-platform-artifacts/runs/llm_data_update/",
@@ -160,7 +152,7 @@ with DAG(
 
         tasks["build.notify"] = SlackPost(
             task_id="notify",
-            slack_conn_id="{{ params.slack_notify_conn_id }}",
+            slack_conn_id="slack_api_default",
             channel="{{ params.slack_channel }}",
             text="Training data refreshed: {{ ti.xcom_pull(task_ids='build.normalise_join_dedupe', key='return_value')['count'] }} records in {{ ti.xcom_pull(task_ids='build.normalise_join_dedupe', key='return_value')['dataset_uri'] }} ({{ ti.xcom_pull(task_ids='build.normalise_join_dedupe', key='return_value')['rejected_count'] }} unusable records kept aside in {{ ti.xcom_pull(task_ids='build.normalise_join_dedupe', key='return_value')['rejected_uri'] }}).",
         )

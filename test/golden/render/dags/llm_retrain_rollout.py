@@ -42,32 +42,11 @@ with DAG(
             pattern="^$|^[A-Za-z0-9._-]{1,64}$",
             description="Evaluate against this adapter instead of the registry's champion (empty: the registry's champion). A promotion is still recorded after the registry generation read at the start.",
         ),
-        "confidence": Param(0.95, type="number", exclusiveMaximum=1, exclusiveMinimum=0.5),
         "dataset_uri": Param(
             "s3://llm-platform-artifacts/datasets/viggo/seed-500",
             type="string",
             pattern="^(s3|file)://[A-Za-z0-9._/-]+[A-Za-z0-9._-]$",
             description="Dataset version folder (set by llm_data_update when it triggers this DAG).",
-        ),
-        "margin": Param(
-            0.02,
-            type="number",
-            maximum=1,
-            minimum=0,
-            description="Minimum improvement of exact-match accuracy (absolute) required to promote.",
-        ),
-        "max_mde": Param(
-            0.25,
-            type="number",
-            exclusiveMinimum=0,
-            maximum=1,
-            description="Largest minimum detectable effect (absolute, primary metric, 80 % power) a comparison may have; a larger one keeps the champion as underpowered. About 50 test items in about 17 meaning groups detect roughly 0.2, so a limit at the margin (0.02) would keep every champion; grow the benchmark set to lower it.",
-        ),
-        "min_test_items": Param(
-            30,
-            type="integer",
-            minimum=1,
-            description="Fewest paired test items a decision may rest on (fewer keeps the champion). The 80/10/10 split of a 500-record dataset gives about 50 test items, so the workload's default of 50 would block most promotions.",
         ),
         "seed": Param(42, type="integer", minimum=0, description="Random seed for training and evaluation."),
         "slack_channel": Param("#ai-team", type="string", pattern="^(#[a-z0-9_-]+|[CG][A-Z0-9]+)$"),
@@ -202,10 +181,10 @@ with DAG(
                 "--champion-results s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/evaluation/champion.json "
                 "--challenger-results s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/evaluation/challenger.json "
                 "--primary-metric order_insensitive_match "
-                "--margin {{ params.margin | string | shell_quote }} "
-                "--confidence {{ params.confidence | string | shell_quote }} "
-                "--min-items {{ params.min_test_items | string | shell_quote }} "
-                "--max-mde {{ params.max_mde | string | shell_quote }} "
+                "--margin 0.02 "
+                "--confidence 0.95 "
+                "--min-items 30 "
+                "--max-mde 0.25 "
                 "--guard parse_failure_rate=0.01 "
                 "--guard act_accuracy=0.02 "
                 "--seed {{ params.seed | string | shell_quote }} "
