@@ -22,24 +22,32 @@ def data_hash(files: Mapping[str, bytes]) -> str:
     return "sha256:" + sha256_hex(lines.encode())
 
 
+def data_hash_of_digests(digests: Mapping[str, str]) -> str:
+    """`data_hash` from precomputed sha256 hex digests (files streamed to disk, never held in memory)."""
+    lines = "".join(f"{name}:{digests[name]}\n" for name in sorted(digests))
+    return "sha256:" + sha256_hex(lines.encode())
+
+
 def dataset_manifest(
     *,
     version: str,
     inputs: list[str],
-    files: Mapping[str, bytes],
+    digests: Mapping[str, Mapping[str, Any]],
     counts: Mapping[str, int],
     rejected_by_reason: Mapping[str, int],
     split_policy: Mapping[str, Any],
     hashed_files: tuple[str, ...] = ("train.jsonl", "valid.jsonl", "test.jsonl"),
 ) -> dict[str, Any]:
+    """`digests`: file name -> {"sha256", "bytes"}; the data hash covers the split files only."""
     return {
         "schema_version": MANIFEST_SCHEMA_VERSION,
         "kind": "dataset",
         "version": version,
         "inputs": sorted(inputs),
-        "data_hash": data_hash({name: files[name] for name in hashed_files}),
+        "data_hash": data_hash_of_digests({name: str(digests[name]["sha256"]) for name in hashed_files}),
         "files": {
-            name: {"sha256": sha256_hex(data), "bytes": len(data)} for name, data in sorted(files.items())
+            name: {"sha256": str(d["sha256"]), "bytes": int(d["bytes"])}
+            for name, d in sorted(digests.items())
         },
         "counts": dict(sorted(counts.items())),
         "rejected_by_reason": dict(sorted(rejected_by_reason.items())),

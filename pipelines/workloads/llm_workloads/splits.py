@@ -3,8 +3,8 @@
 A record's split is a pure function of one key and a fixed salt, never of the other records, so
 adding records never moves an existing one between splits.
 
-The default key is the record's *meaning-representation group* (its canonical representation,
-slot and list order ignored), not its id. VIGGO has about three sentences per representation; splitting
+The default key is the record's *meaning-representation group* (its canonical representation with case,
+whitespace, slot order and list order ignored: `rating[Good]` and `rating[ good ]` are `rating[good]`), not its id. VIGGO has about three sentences per representation; splitting
 by record id would put paraphrases of the same representation in train and test, and test scores
 would measure memorisation. Grouping keeps a whole group in one split. `key="record_id"` is
 available for sources without such groups.
@@ -23,15 +23,26 @@ SplitKey = Literal["mr_group", "record_id"]
 SPLITS: tuple[Split, ...] = ("train", "valid", "test")
 DEFAULT_FRACTIONS: Mapping[Split, float] = {"train": 0.8, "valid": 0.1, "test": 0.1}
 DEFAULT_SALT = "llm-workloads-split-v1"
+# Version of the group-key normalisation, recorded in every dataset manifest's split policy: a dataset version
+# never changes split policy relative to its parent (llm_workloads.dataset refuses it).
+GROUP_KEY_VERSION = 2
+
+
+def _fold(value: str) -> str:
+    return " ".join(value.split()).casefold()
 
 
 def group_key(mr: MeaningRepresentation) -> str:
-    """Canonical text of a representation with slot order and list-value order ignored."""
+    """Canonical text of a representation with case, whitespace, slot order and list-value order ignored.
+
+    Paraphrases of one meaning must share a key, or they could land in train and test: annotators write
+    `rating[Good]` as often as `rating[good]`.
+    """
     parts = []
-    for slot, values in sorted(mr.slots):
+    for slot, values in sorted((_fold(slot), tuple(_fold(v) for v in values)) for slot, values in mr.slots):
         ordered = sorted(values) if slot in LIST_VALUED_SLOTS else list(values)
         parts.append(f"{slot}[{'|'.join(ordered)}]")
-    return f"{mr.act}({';'.join(parts)})"
+    return f"{_fold(mr.act)}({';'.join(parts)})"
 
 
 def unit_interval(key: str, salt: str = DEFAULT_SALT) -> float:

@@ -59,6 +59,12 @@ def join(base: str, *parts: str) -> str:
     return out
 
 
+def parent_uri(uri: str) -> str:
+    """The folder a URI or path is in (`s3://b/a/x.json` -> `s3://b/a`)."""
+    head, _, _ = uri.rstrip("/").rpartition("/")
+    return head
+
+
 def s3_client() -> Any:
     import boto3  # lazy: only S3 users pay for it
 
@@ -227,3 +233,131 @@ def dumps_json(value: Any) -> str:
 
 def write_json(uri: str, value: Any) -> None:
     write_text(uri, dumps_json(value), content_type="application/json")
+
+
+# --- streaming (datasets far larger than memory) --------------------------------------------------
+
+
+def iter_lines(uri: str) -> Iterator[str]:
+    """The lines of a UTF-8 text object/file, one at a time (without the newline); memory stays flat."""
+    if is_s3(uri):
+        loc = parse_s3(uri)
+        try:
+            body = s3_client().get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
+        except Exception as error:
+            if _s3_missing(error):
+                raise StorageError(f"{uri}: no such object") from error
+            raise StorageError(f"{uri}: read failed: {error}") from error
+        number = 0
+        for raw in body.iter_lines(chunk_size=1 << 20, keepends=False):
+            number += 1
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise StorageError(f"{uri}:{number}: not UTF-8 text ({error})") from error
+        return
+    path = local_path(uri)
+    try:
+        handle = path.open("r", encoding="utf-8", newline="\n")
+    except FileNotFoundError as error:
+        raise StorageError(f"{uri}: no such file") from error
+    with handle:
+        number = 0
+        try:
+            for line in handle:
+                number += 1
+                yield line[:-1] if line.endswith("\n") else line
+        except UnicodeDecodeError as error:
+            raise StorageError(f"{uri}:{number + 1}: not UTF-8 text ({error})") from error
+
+
+def iter_jsonl(uri: str) -> Iterator[dict[str, Any]]:
+    """`read_jsonl`, streamed: one object at a time; a bad line raises StorageError naming URI and line."""
+    for number, line in enumerate(iter_lines(uri), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise StorageError(f"{uri}:{number}: invalid JSON ({error.msg})") from error
+        if not isinstance(row, dict):
+            raise StorageError(f"{uri}:{number}: expected a JSON object, got {type(row).__name__}")
+        yield row
+
+
+def dumps_row(row: dict[str, Any]) -> str:
+    """One line of `dumps_jsonl` (same bytes, so streamed and in-memory writers agree)."""
+    return json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def put_file(
+    uri: str, path: Path, content_type: str = "application/octet-stream", *, if_absent: bool = False
+) -> None:
+    """Upload a local file to `uri` without reading it into memory (S3: one streamed PUT, up to 5 GB).
+
+    `if_absent` makes it create-only (`If-None-Match: *` on S3, a hard link locally), raising AlreadyExistsError.
+    """
+    if is_s3(uri):
+        loc = parse_s3(uri)
+        extra: dict[str, Any] = {"IfNoneMatch": "*"} if if_absent else {}
+        try:
+            with path.open("rb") as body:
+                s3_client().put_object(
+                    Bucket=loc.bucket, Key=loc.key, Body=body, ContentType=content_type, **extra
+                )
+        except Exception as error:
+            code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+            if code in {"PreconditionFailed", "412", "ConditionalRequestConflict"}:
+                raise AlreadyExistsError(f"{uri}: already exists") from error
+            raise StorageError(f"{uri}: write failed: {error}") from error
+        return
+    target = local_path(uri)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        _copy_file(path, Path(tmp))
+        if if_absent:
+            try:
+                os.link(tmp, target)
+            except FileExistsError as error:
+                raise AlreadyExistsError(f"{target}: already exists") from error
+        else:
+            os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _copy_file(source: Path, target: Path) -> None:
+    import shutil
+
+    with source.open("rb") as src, target.open("wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+
+
+def list_objects(prefix_uri: str) -> Iterator[tuple[str, str]]:
+    """(uri, version tag) of every object under a prefix, sorted: the S3 ETag, or a local file's sha256.
+
+    The tag changes when the content changes, so a reader can remember which objects it already read.
+    """
+    if is_s3(prefix_uri):
+        loc = parse_s3(prefix_uri)
+        prefix = loc.key.rstrip("/") + "/" if loc.key else ""
+        found: list[tuple[str, str]] = []
+        paginator = s3_client().get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=loc.bucket, Prefix=prefix):
+            found.extend(
+                (f"s3://{loc.bucket}/{obj['Key']}", str(obj.get("ETag", "")).strip('"'))
+                for obj in page.get("Contents", [])
+            )
+        yield from sorted(found)
+        return
+    import hashlib
+
+    for uri in list_uris(prefix_uri):
+        digest = hashlib.sha256()
+        with open(uri, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        yield uri, "sha256:" + digest.hexdigest()

@@ -98,7 +98,15 @@ def test_viggo_sample_builds_a_valid_version(tmp_path: Path, viggo_lines: list[s
     manifest = write_version(str(tmp_path / "ds"), "v1", result, ["viggo"], {"key": "mr_group"})
     base = tmp_path / "ds" / "v1"
     assert sorted(p.name for p in base.iterdir()) == sorted(
-        ["train.jsonl", "valid.jsonl", "test.jsonl", "rejected.jsonl", "manifest.json"]
+        [
+            "train.jsonl",
+            "valid.jsonl",
+            "test.jsonl",
+            "rejected.jsonl",
+            "changes.jsonl",
+            "state.jsonl",
+            "manifest.json",
+        ]
     )
     for name in ("train.jsonl", "valid.jsonl", "test.jsonl"):
         count, problems = validate_text((base / name).read_text())

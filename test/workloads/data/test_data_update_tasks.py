@@ -173,7 +173,15 @@ def test_s3_drop_to_dataset_version_on_moto(s3_bucket: str, viggo_files: list[Pa
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket, Prefix="datasets/")["Contents"])
     assert keys == [
         f"datasets/viggo/2026-11-28/{n}"
-        for n in ("manifest.json", "rejected.jsonl", "test.jsonl", "train.jsonl", "valid.jsonl")
+        for n in (
+            "changes.jsonl",
+            "manifest.json",
+            "rejected.jsonl",
+            "state.jsonl",
+            "test.jsonl",
+            "train.jsonl",
+            "valid.jsonl",
+        )
     ]
     total = 0
     for split in ("train", "valid", "test"):
