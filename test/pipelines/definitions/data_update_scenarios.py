@@ -1,7 +1,8 @@
 """Runs llm_data_update with `dag.test()` in real Airflow; source reads, Slack and the trigger are recorded.
 
 Usage: python data_update_scenarios.py DAGS_DIR SCENARIOS_JSON RESULT_FILE, in a fresh process with its own
-AIRFLOW_HOME (no network needed). Each scenario is {"count": <records in the new dataset version>}.
+AIRFLOW_HOME (no network needed). Each scenario is {"new": <records new since the champion's dataset>,
+"changed": <a new version was written>, "engine": "local" | "ray"}.
 """
 
 from __future__ import annotations
@@ -25,21 +26,47 @@ scenario: dict[str, Any] = {}
 def fetch(name: str) -> Any:
     def fake(**kwargs: Any) -> dict[str, Any]:
         calls.append([name, kwargs])
-        return {"out_uri": kwargs["out_uri"], "count": 7}
+        return {
+            "out_uri": kwargs["out_uri"],
+            "count": 7,
+            "cursor_uri": kwargs["out_uri"] + ".cursor.json",
+            "lineage_generation": 4,
+        }
 
     return fake
 
 
-def normalise(**kwargs: Any) -> dict[str, Any]:
-    calls.append(["normalise_join_dedupe", kwargs])
-    base = f"{kwargs['dataset_root_uri']}/{kwargs['version']}"
+def plan(**kwargs: Any) -> dict[str, Any]:
+    calls.append(["plan_build", kwargs])
+    return {"plan_uri": kwargs["plan_uri"], "engine": scenario["engine"], "rows": 21}
+
+
+def build(**kwargs: Any) -> dict[str, Any]:
+    calls.append(["build_dataset", kwargs])
+    return {"result_uri": "x", "changed": scenario["changed"]}
+
+
+def publish(**kwargs: Any) -> dict[str, Any]:
+    calls.append(["publish_dataset", kwargs])
+    base = "s3://llm-platform-artifacts/datasets/viggo/v"
     return {
         "dataset_uri": base,
-        "count": scenario["count"],
+        "changed": scenario["changed"],
+        "count": 1200,
+        "added": 20,
+        "replaced": 1,
+        "removed": 0,
+        "new_since_champion": scenario["new"],
         "rejected_count": 3,
         "rejected_uri": f"{base}/rejected.jsonl",
         "data_hash": "sha256:0",
+        "lineage_generation": 5,
     }
+
+
+def ray_job(self: Any, context: Any) -> None:
+    # The runtime's deferrable AnyscaleJob: its submission is recorded (the emulator tests drive it for real).
+    calls.append(["ray_job", self.entrypoint])
 
 
 def slack_call(self: Any, api_method: str, **kwargs: Any) -> None:
@@ -56,9 +83,14 @@ def trigger_execute(self: Any, context: Any) -> None:
 data_update.fetch_zendesk_tickets = fetch("zendesk")
 data_update.fetch_slack_messages = fetch("slack_messages")
 data_update.read_s3_jsonl_drop = fetch("s3_drop")
-data_update.normalise_join_dedupe = normalise
+data_update.plan_build = plan
+data_update.build_dataset = build
+data_update.publish_dataset = publish
 SlackHook.call = slack_call  # type: ignore[method-assign]
 TriggerDagRunOperator.execute = trigger_execute
+from llm_workloads.airflow_runtime.operators import AnyscaleJob  # noqa: E402
+
+AnyscaleJob.execute = ray_job  # type: ignore[method-assign]
 
 from airflow.dag_processing.dagbag import DagBag  # noqa: E402
 
@@ -72,6 +104,6 @@ for name, spec in json.loads(sys.argv[2]).items():
     calls.clear()
     dr = dag.test()
     states = {ti.task_id: str(ti.state) for ti in dr.get_task_instances()}
-    results[name] = {"state": str(dr.state), "tasks": states, "calls": list(calls)}
+    results[name] = {"state": str(dr.state), "tasks": states, "calls": list(calls), "run_id": dr.run_id}
 with open(sys.argv[3], "w", encoding="utf-8") as out:
     json.dump(results, out, default=str)

@@ -137,7 +137,7 @@ describe("llm_retrain_rollout", () => {
 describe("llm_data_update", () => {
   const DAG = "llm_data_update";
 
-  it("reads Zendesk, Slack and the S3 drop, then normalises, emits the asset and gates retraining", () => {
+  it("reads Zendesk, Slack and the S3 drop, then plans, builds (locally or on Ray), publishes and gates", () => {
     const callables = tasks(DAG).flatMap((t) =>
       t.task.kind === "python" ? [t.task.callable.split(":")[1]] : [],
     );
@@ -145,10 +145,26 @@ describe("llm_data_update", () => {
       "fetch_zendesk_tickets",
       "fetch_slack_messages",
       "read_s3_jsonl_drop",
-      "normalise_join_dedupe",
+      "plan_build",
+      "build_dataset",
+      "publish_dataset",
+    ]);
+    expect(task(DAG, "build.engine", "branch").cases).toEqual([
+      { op: "eq", value: "ray", goTo: ["build.on_ray"] },
+    ]);
+    expect(task(DAG, "build.engine", "branch").otherwise).toEqual(["build.local"]);
+    expect(task(DAG, "build.on_ray", "anyscaleJob").entrypoint.slice(0, 3)).toEqual([
+      "python",
+      "-m",
+      "llm_workloads.dataset_ray",
+    ]);
+    expect(task(DAG, "build.publish", "python").triggerRule).toBe("none_failed_min_one_success");
+    expect(task(DAG, "build.changed", "branch").cases).toEqual([
+      { op: "eq", value: true, goTo: ["build.emit_dataset"] },
     ]);
     expect(task(DAG, "build.emit_dataset", "emitAsset").asset).toMatch(/^s3:\/\//);
     const gate = task(DAG, "gate.enough_records", "branch");
+    expect(gate.on).toEqual({ xcom: { task: "build.publish", field: "new_since_champion" } });
     expect(gate.cases).toEqual([
       { op: "gte", value: { param: "retrain_threshold" }, goTo: ["gate.trigger_retraining"] },
     ]);

@@ -1,6 +1,7 @@
 """`llm_data_update` really runs in Airflow 3 (`dag.test()`), with the source reads, Slack and the trigger
-recorded: the three sources feed the normalisation, unusable records are reported, and retraining is triggered
-only when the record count reaches `retrain_threshold` (500 by default).
+recorded: the three sources feed the build plan, the engine branch picks the local build or the Ray job, the
+lineage is published from either, the asset is emitted only for a new version, and retraining is triggered
+only when the records new since the champion reach `retrain_threshold` (500 by default) in a new version.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from typing import Any
 import pytest
 
 SCRIPT = Path(__file__).with_name("data_update_scenarios.py")
-SCENARIOS = {"enough": {"count": 500}, "too_few": {"count": 499}}
+SCENARIOS = {
+    "enough": {"new": 500, "changed": True, "engine": "local"},
+    "too_few": {"new": 499, "changed": True, "engine": "local"},
+    "unchanged": {"new": 900, "changed": False, "engine": "local"},
+    "on_ray": {"new": 10, "changed": True, "engine": "ray"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +48,36 @@ def test_sources_feed_the_versioned_dataset(runs: dict[str, Any]) -> None:
     run = runs["enough"]
     assert run["state"] == "success"
     assert {c[0] for c in run["calls"][:3]} == {"zendesk", "slack_messages", "s3_drop"}
-    normalise = next(c[1] for c in run["calls"] if c[0] == "normalise_join_dedupe")
-    fetched = [c[1]["out_uri"] for c in run["calls"] if c[0] in ("zendesk", "slack_messages", "s3_drop")]
-    assert sorted(normalise["input_uris"]) == sorted(fetched)
-    assert normalise["version"].isalnum()  # the run stamp, e.g. 20261128t160640
+    planned = next(c[1] for c in run["calls"] if c[0] == "plan_build")
+    fetches = [c[1] for c in run["calls"] if c[0] in ("zendesk", "slack_messages", "s3_drop")]
+    assert sorted(planned["input_uris"]) == sorted(f["out_uri"] for f in fetches)
+    assert planned["lineage_generations"] == [4, 4, 4] and planned["input_counts"] == [7, 7, 7]
+    assert planned["version"].isalnum()  # the run stamp, e.g. 20261128t160640
+    assert all(f["dataset_root_uri"] == planned["dataset_root_uri"] for f in fetches)
     zendesk = next(c[1] for c in run["calls"] if c[0] == "zendesk")
     assert zendesk["conn_id"] == "zendesk_default"
+    published = next(c[1] for c in run["calls"] if c[0] == "publish_dataset")
+    assert sorted(published["cursor_uris"]) == sorted(f["out_uri"] + ".cursor.json" for f in fetches)
+    assert published["run_id"] == run["run_id"]
+    assert run["tasks"]["build.on_ray"] == "skipped" and run["tasks"]["build.local"] == "success"
+
+
+def test_large_sources_build_on_ray_and_still_publish(runs: dict[str, Any]) -> None:
+    run = runs["on_ray"]
+    assert run["state"] == "success"
+    assert run["tasks"]["build.local"] == "skipped" and run["tasks"]["build.on_ray"] == "success"
+    assert run["tasks"]["build.publish"] == "success"
+    job = next(c[1] for c in run["calls"] if c[0] == "ray_job")
+    assert "llm_workloads.dataset_ray --plan-uri " in job and job.endswith("/build/plan.json")
+
+
+def test_unchanged_data_emits_nothing_and_never_retrains(runs: dict[str, Any]) -> None:
+    run = runs["unchanged"]
+    assert run["state"] == "success"
+    assert run["tasks"]["build.emit_dataset"] == "skipped"
+    assert run["tasks"]["gate.trigger_retraining"] == "skipped"
+    assert not [c for c in run["calls"] if c[0] == "trigger"]
+    assert len([c for c in run["calls"] if c[0] == "slack"]) == 1  # the summary is still posted
 
 
 def test_unusable_records_are_reported(runs: dict[str, Any]) -> None:
