@@ -50,8 +50,13 @@ function iso(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
 }
 
-function encodeCursor(startTime: number, offset: number): string {
-  return Buffer.from(JSON.stringify([startTime, offset])).toString("base64url");
+/**
+ * A cursor is the position after the last ticket update returned, `[generated_timestamp, id]`, as Zendesk's
+ * cursor-based export resumes "after the last item" (not at an offset): a cursor kept for days stays valid, and a
+ * ticket updated since (a relabel) comes again, later in the stream.
+ */
+function encodeCursor(timestamp: number, id: number): string {
+  return Buffer.from(JSON.stringify([timestamp, id])).toString("base64url");
 }
 
 function decodeCursor(cursor: string): [number, number] | undefined {
@@ -100,14 +105,18 @@ export async function startZendeskSink(opts: ZendeskSinkOptions): Promise<Runnin
   load(opts.script);
 
   const exportPage = (base: string, query: Record<string, string>): [number, unknown] => {
-    let startTime: number;
-    let offset = 0;
+    let after: (t: ZendeskTicket) => boolean;
+    let position: [number, number];
     if (query.cursor !== undefined) {
       const decoded = decodeCursor(query.cursor);
       if (!decoded) return [400, { error: "InvalidCursor", description: "cursor is not valid" }];
-      [startTime, offset] = decoded;
+      const [ts, id] = decoded;
+      position = decoded;
+      after = (t) => t.generated_timestamp > ts || (t.generated_timestamp === ts && t.id > id);
     } else if (query.start_time !== undefined && /^\d+$/.test(query.start_time)) {
-      startTime = Number(query.start_time);
+      const startTime = Number(query.start_time);
+      position = [startTime - 1, Number.MAX_SAFE_INTEGER];
+      after = (t) => t.generated_timestamp >= startTime;
     } else {
       return [
         400,
@@ -119,18 +128,19 @@ export async function startZendeskSink(opts: ZendeskSinkOptions): Promise<Runnin
     }
     const fallback = opts.pageSize ?? EXPORT_PAGE;
     const perPage = Math.min(EXPORT_PAGE, Math.max(1, Number(query.per_page ?? fallback) || fallback));
-    const matching = tickets.filter((t) => t.generated_timestamp >= startTime);
-    const slice = matching.slice(offset, offset + perPage);
-    const after = encodeCursor(startTime, offset + slice.length);
+    const matching = tickets.filter(after);
+    const slice = matching.slice(0, perPage);
+    const last = slice[slice.length - 1];
+    const next = encodeCursor(...(last ? ([last.generated_timestamp, last.id] as const) : position));
     return [
       200,
       {
         tickets: slice,
-        after_cursor: after,
-        after_url: `${base}${EXPORT_PATH}?cursor=${after}`,
+        after_cursor: next,
+        after_url: `${base}${EXPORT_PATH}?cursor=${next}`,
         before_cursor: null,
         before_url: null,
-        end_of_stream: offset + slice.length >= matching.length,
+        end_of_stream: slice.length >= matching.length,
       },
     ];
   };
@@ -147,6 +157,27 @@ export async function startZendeskSink(opts: ZendeskSinkOptions): Promise<Runnin
         return sendJson(res, 400, { error: (e as Error).message });
       }
       return sendJson(res, 200, { ok: true });
+    }
+    const update = /^\/_sink\/tickets\/(\d+)$/.exec(path);
+    if (req.method === "PATCH" && update) {
+      // An agent edits a ticket (e.g. corrects the representation field): it is updated now, so it moves to the
+      // end of the export stream, as in Zendesk.
+      const value = jsonBody(res, body) as { mr?: unknown; description?: unknown } | undefined;
+      if (value === undefined) return;
+      const ticket = tickets.find((t) => t.id === Number(update[1]));
+      if (!ticket) return sendJson(res, 404, { error: `no ticket ${update[1]}` });
+      if (value.mr !== undefined && typeof value.mr !== "string" && value.mr !== null)
+        return sendJson(res, 400, { error: "mr: must be a string or null" });
+      if (value.description !== undefined && typeof value.description !== "string")
+        return sendJson(res, 400, { error: "description: must be a string" });
+      const at = Math.max(now(), (ticket.generated_timestamp + 1) * 1000);
+      if (value.mr !== undefined)
+        ticket.custom_fields = ticket.custom_fields.map((f) => ({ ...f, value: value.mr as string | null }));
+      if (typeof value.description === "string") ticket.description = value.description;
+      ticket.updated_at = iso(at);
+      ticket.generated_timestamp = Math.floor(at / 1000);
+      tickets.sort((a, b) => a.generated_timestamp - b.generated_timestamp || a.id - b.id);
+      return sendJson(res, 200, { ticket });
     }
     sendJson(res, 404, { error: `no admin route ${req.method} ${path}` });
   };

@@ -256,3 +256,50 @@ def test_the_data_update_builds_a_version_from_both_sinks_with_bad_records_kept_
     ):
         assert expected in reasons
     assert built["count"] + built["rejected_count"] == slack["count"] + zendesk["count"]
+
+
+def test_zendesk_and_slack_resume_from_the_lineage_cursors_and_a_relabel_comes_again(
+    zendesk_conn: str, slack_conn: str, sinks: Sinks, tmp_path: Path
+) -> None:
+    """Run 1 reads everything; run 2 (cursors from the lineage) reads only the ticket updated since."""
+    from llm_workloads import lineage
+
+    root = str(tmp_path / "datasets")
+    field = SCRIPTED["zendesk"]["mrFieldId"]
+    first = data_update.fetch_zendesk_tickets(
+        zendesk_conn, since(24 * 7), str(tmp_path / "1" / "z.jsonl"), root, mr_field_id=field
+    )
+    slack = data_update.fetch_slack_messages(
+        slack_conn, [ANNOTATIONS], since(24 * 7), str(tmp_path / "1" / "s.jsonl"), root
+    )
+    assert first["lineage_generation"] == 0 and first["count"] == len(SCRIPTED["zendesk"]["tickets"])
+    cursors = {
+        "zendesk": storage.read_json(first["cursor_uri"]),
+        "slack": storage.read_json(slack["cursor_uri"]),
+        "s3": {},
+    }
+    assert set(cursors["slack"]) == {ANNOTATIONS}
+    lineage.append(root, 0, {"run": "r1", "version": None, "dataset_uri": "", "cursors": cursors})
+    # nothing changed: run 2 reads no ticket (the cursor is after the last update)
+    idle = data_update.fetch_zendesk_tickets(
+        zendesk_conn, since(24 * 7), str(tmp_path / "2" / "z.jsonl"), root, mr_field_id=field
+    )
+    assert idle["count"] == 0 and idle["lineage_generation"] == 1
+    # an agent relabels ticket 101: it comes again, alone, with the new label
+    status, _ = admin(
+        f"{sinks.zendesk_url}/_sink/tickets/101", "PATCH", {"mr": "request(name[Portal 2], rating[good])"}
+    )
+    assert status == 200
+    try:
+        again = data_update.fetch_zendesk_tickets(
+            zendesk_conn, since(24 * 7), str(tmp_path / "3" / "z.jsonl"), root, mr_field_id=field
+        )
+    finally:  # the sinks are shared by the other tests: put the scripted tickets back
+        assert admin(f"{sinks.zendesk_url}/_sink/script", "PUT", SCRIPTED["zendesk"])[0] == 200
+    rows = storage.read_jsonl(again["out_uri"])
+    assert [(r["source_id"], r["label"]) for r in rows] == [("101", "request(name[Portal 2], rating[good])")]
+    # Slack resumes a lookback before the newest message it saw: the same messages, no more
+    resumed = data_update.fetch_slack_messages(
+        slack_conn, [ANNOTATIONS], since(1), str(tmp_path / "2" / "s.jsonl"), root
+    )
+    assert resumed["count"] == slack["count"]
