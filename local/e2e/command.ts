@@ -12,7 +12,7 @@ import { CliError } from "../../pipelines/src/cli/errors.js";
 import { S3_CREDENTIALS } from "../stack/s3.js";
 import { DEFAULT_STATE_DIR, REPO, startLocalStack, type LocalStack } from "../stack/stack.js";
 import { AirflowClient } from "./airflow.js";
-import { EmulatorView, S3Reader, SlackSink } from "./observers.js";
+import { EmulatorView, S3Reader, SlackSink, ZendeskSink } from "./observers.js";
 import {
   Checks,
   DATA_DAG,
@@ -114,6 +114,7 @@ export async function runE2e(raw: unknown, io: CliIo): Promise<ScenarioReport[]>
         region: S3_CREDENTIALS.AWS_DEFAULT_REGION,
       }),
       slack: new SlackSink(live.slack.adminUrl),
+      zendesk: new ZendeskSink(live.zendesk.adminUrl),
       emulator: new EmulatorView(live.anyscale.url, live.anyscale.token),
       setModels: models.set,
       python: (module, args) =>

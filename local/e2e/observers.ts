@@ -105,6 +105,21 @@ export class SlackSink {
   }
 }
 
+/** The Zendesk sink's admin side: what an agent does in Zendesk (edit a ticket), and the tickets it serves. */
+export class ZendeskSink {
+  constructor(readonly adminUrl: string) {}
+
+  /** An agent corrects a ticket's representation field (the ticket is updated now, as in Zendesk). */
+  async relabel(id: number, mr: string): Promise<void> {
+    const res = await fetch(`${this.adminUrl}/tickets/${id}`, {
+      method: "PATCH",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ mr }),
+    });
+    if (!res.ok) throw new Error(`zendesk sink: PATCH /_sink/tickets/${id} answered ${res.status}`);
+  }
+}
+
 export interface ServiceView {
   id: string;
   name: string;

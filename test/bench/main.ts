@@ -10,8 +10,12 @@
  * 3. Validate and render time of ONE pipeline of 1,000 and 10,000 tasks, chained (each task reads the previous
  *    one's XCom) and fanned out (all read one upstream XCom), with the per-task ratio 10,000 vs 1,000.
  *
+ * 4. The dataset build (test/bench/dataset_build.py): wall time and peak RSS of the streamed build at 10^3, 10^4,
+ *    10^5 and 10^6 synthetic source rows, each size in its own process.
+ *
  * Environment: BENCH_PARSE_REPEATS (default 5), BENCH_MAX_PIPELINES (default 1000), BENCH_MAX_TASKS (default
- * 10000), BENCH_ONLY_TASKS=1 (only part 3).
+ * 10000), BENCH_ONLY_TASKS=1 (only part 3), BENCH_DATASET_SIZES (default "1000 10000 100000 1000000"; "0" skips
+ * part 4).
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -227,8 +231,20 @@ function taskScaleBench(): void {
   }
 }
 
+function datasetBench(): Promise<void> {
+  const sizes = (process.env.BENCH_DATASET_SIZES ?? "1000 10000 100000 1000000").split(/\s+/).filter(Boolean);
+  if (sizes.join("") === "0") return Promise.resolve();
+  console.log("");
+  return new Promise((resolve, reject) => {
+    const child = spawn(PYTHON, [join(ROOT, "test/bench/dataset_build.py"), ...sizes], { stdio: "inherit" });
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`dataset bench exited ${code}`))));
+  });
+}
+
 const started = performance.now();
 if (process.env.BENCH_ONLY_TASKS !== "1") renderBench();
 taskScaleBench();
 if (process.env.BENCH_ONLY_TASKS !== "1") await parseBench();
+if (process.env.BENCH_ONLY_TASKS !== "1") await datasetBench();
 console.log(`\nbench finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);

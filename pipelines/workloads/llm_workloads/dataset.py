@@ -1,4 +1,4 @@
-"""From source rows to a versioned dataset: validate, merge with the parent version, de-duplicate, split, write.
+"""From source rows to a versioned dataset: validate, merge with the parent, de-duplicate, split, write.
 
 Layout of one version (never overwritten once complete):
 
@@ -192,7 +192,8 @@ def resolve_record(rid: str, parent: Mapping[str, Any] | None, news: list[Mappin
 
 
 def resolve_sentence(items: list[Mapping[str, Any]], policy: SplitPolicy) -> list[Output]:
-    """One sentence's state items (same casefolded sentence) -> ("kept", record with split) | ("rejected", ...)."""
+    """One sentence's state items (same casefolded sentence) -> ("kept", record + split) | ("rejected",
+    ...)."""
     ordered = sorted(items, key=lambda item: str(item["id"]))
     ids = [str(item["id"]) for item in ordered]
     if len({item["group"] for item in ordered}) > 1:
@@ -291,12 +292,14 @@ def run_local(
     parent_rows: Iterable[dict[str, Any]],
     new_rows: Iterable[dict[str, Any]],
     sink: Sink,
-    policy: SplitPolicy = SplitPolicy(),
+    policy: SplitPolicy | None = None,
     *,
     workdir: Path | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> Tally:
-    """The streamed build: three external sorts (by id, by sentence, by id), memory bounded by `chunk_rows`."""
+    """The streamed build: three external sorts (by id, by sentence, by id); memory bounded by
+    `chunk_rows`."""
+    policy = policy or SplitPolicy()
     tally = Tally()
 
     def counted(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -680,7 +683,8 @@ def build_from_plan(
     parent = plan.get("parent")
     if parent and dict(parent.get("split_policy") or {}) != policy.to_json():
         raise DatasetError(
-            f"{plan_uri}: split_policy differs from the parent version's ({parent.get('version')}): a version "
+            f"{plan_uri}: split_policy differs from the parent version's ({parent.get('version')}): "
+            "a version "
             "never re-splits its parent's records; start a new dataset root to change the policy"
         )
     root = str(plan["dataset_root_uri"])

@@ -35,7 +35,7 @@ from llm_workloads.dataset import (
 
 
 def _key(parts: tuple[str, ...]) -> str:
-    # "\x00" sorts before every other character, so joined keys sort like the tuples (the local engine's keys).
+    # "\x00" sorts before every other character, so joined keys sort like the tuples the local engine uses.
     return "\x00".join(parts)
 
 

@@ -71,8 +71,8 @@ def sort_rows(
         if chunk:
             paths.append(_spill(chunk, key, directory, len(paths)))
         del chunk
-        # heapq.merge is stable across its inputs in input order, and each chunk is sorted stably, so the whole
-        # sort is stable.
+        # heapq.merge is stable across its inputs in input order, and each chunk is sorted stably, so the
+        # whole sort is stable.
         yield from heapq.merge(*(_read(p) for p in paths), key=key)
     finally:
         holder.cleanup()

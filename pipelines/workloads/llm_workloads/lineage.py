@@ -2,7 +2,7 @@
 
 Layout, beside the versions it describes (`<dataset root>/lineage/`):
 
-    lineage/000001.json   {"generation", "version", "dataset_uri", "data_hash", "changed", "cursors", "run", ...}
+    lineage/000001.json   {"generation", "version", "dataset_uri", "data_hash", "changed", "cursors", ...}
     lineage/000002.json   ...
 
 One entry per successful data-update run, written create-only as the run's last step (`storage.put_if_absent`,

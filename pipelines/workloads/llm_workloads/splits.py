@@ -4,8 +4,9 @@ A record's split is a pure function of one key and a fixed salt, never of the ot
 adding records never moves an existing one between splits.
 
 The default key is the record's *meaning-representation group* (its canonical representation with case,
-whitespace, slot order and list order ignored: `rating[Good]` and `rating[ good ]` are `rating[good]`), not its id. VIGGO has about three sentences per representation; splitting
-by record id would put paraphrases of the same representation in train and test, and test scores
+whitespace, slot order and list order ignored: `rating[Good]` and `rating[ good ]` are `rating[good]`),
+not its id. VIGGO has about three sentences per representation; splitting by record id would put paraphrases
+of the same representation in train and test, and test scores
 would measure memorisation. Grouping keeps a whole group in one split. `key="record_id"` is
 available for sources without such groups.
 """

@@ -295,7 +295,7 @@ def put_file(
 ) -> None:
     """Upload a local file to `uri` without reading it into memory (S3: one streamed PUT, up to 5 GB).
 
-    `if_absent` makes it create-only (`If-None-Match: *` on S3, a hard link locally), raising AlreadyExistsError.
+    `if_absent` makes it create-only (`If-None-Match: *` on S3, a hard link locally): AlreadyExistsError.
     """
     if is_s3(uri):
         loc = parse_s3(uri)

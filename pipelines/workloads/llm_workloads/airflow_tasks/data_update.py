@@ -78,10 +78,11 @@ def fetch_zendesk_tickets(
     mr_field_id: int | None = None,
     hook: Any = None,
 ) -> dict[str, Any]:
-    """Tickets updated since the lineage's cursor (Zendesk cursor-based incremental export) as rows at `out_uri`.
+    """Tickets updated since the lineage's cursor (Zendesk cursor-based incremental export), at `out_uri`.
 
-    The first run (no cursor yet) starts at `since_iso`. The custom field holding the functional representation
-    is `mr_field_id`, or the environment variable ZENDESK_MR_FIELD_ID; without either, every ticket is written
+    The first run (no cursor yet) starts at `since_iso`. The custom field holding the functional
+    representation is `mr_field_id`, or the environment variable ZENDESK_MR_FIELD_ID; without either, every
+    ticket is written
     aside as unlabelled. The next cursor (the export's `after_cursor`) is written beside the rows.
     """
     from llm_workloads import lineage
@@ -216,7 +217,8 @@ def fetch_slack_messages(
 
 
 def read_s3_jsonl_drop(prefix_uri: str, out_uri: str, dataset_root_uri: str | None = None) -> dict[str, Any]:
-    """`*.jsonl` objects under `prefix_uri` not read before (new, or changed since: their ETag) as rows at `out_uri`.
+    """`*.jsonl` objects under `prefix_uri` not read before (new, or changed: their ETag) as rows at
+    `out_uri`.
 
     Bad lines are kept as rows with a problem. Without `dataset_root_uri` every object is read.
     """
@@ -293,7 +295,8 @@ def plan_build(
         raise ValueError("input_uris and input_counts: one count per input is required")
     if len(set(lineage_generations)) > 1:
         raise ValueError(
-            f"lineage_generations: the fetches read different lineage heads ({sorted(set(lineage_generations))}); "
+            "lineage_generations: the fetches read different lineage heads "
+            f"({sorted(set(lineage_generations))}); "
             "another run published meanwhile; retry this run"
         )
     head = _lineage_head(dataset_root_uri)
@@ -347,7 +350,8 @@ def load_result_uri(plan_uri: str) -> str:
 
 
 def publish_dataset(plan_uri: str, cursor_uris: list[str], run_id: str) -> dict[str, Any]:
-    """Append the lineage entry (new head version and cursors), last; returns the counts for Slack and the gate."""
+    """Append the lineage entry (new head version and cursors), last; returns counts for Slack and the
+    gate."""
     from llm_workloads import lineage
 
     plan = storage.read_json(plan_uri)
