@@ -6,7 +6,9 @@ import type { AirflowClient, DagRun } from "./airflow.js";
 import { runStamp } from "./airflow.js";
 import type { EmulatorView, FaultSettings, S3Reader, ServiceView, SlackSink } from "./observers.js";
 import {
+  ARTIFACT_ROOT,
   BASE_MODEL,
+  BENCHMARKS_URI,
   DATASET_ROOT,
   LORA_ROOT,
   MODEL_LINE,
@@ -77,6 +79,8 @@ export interface World {
   /** The dataset version the data update built at the threshold, and the retrain run it triggered. */
   bigDataset?: string;
   triggeredRun?: string;
+  /** The frozen benchmark version the retrains are judged on (the seeded one until a scenario freezes another). */
+  benchmark?: { version: number; sha256: string };
 }
 
 export interface ScenarioOutcome {
@@ -150,6 +154,7 @@ interface RegistryEntry {
   generation: number;
   kind: string;
   adapter: string;
+  benchmark?: { version: number; sha256: string };
   metrics?: Record<string, number>;
   decision?: string;
   dataset?: { train_uri?: string };
@@ -166,6 +171,75 @@ async function itemIds(world: World, summaryUri: string): Promise<string[]> {
   const summary = await world.s3.json<{ results_uri: string }>(summaryUri);
   const rows = await world.s3.jsonl(`${summary.results_uri}/items.jsonl`);
   return rows.map((r) => String(r.id)).sort();
+}
+
+interface Decision {
+  decision: string;
+  champion: { model: string };
+  settings: { test_uri: string };
+  benchmark?: { version: number; sha256: string; items: number; file_uri: string };
+  champion_reevaluated?: { reevaluated: boolean; note: string };
+}
+
+interface AdapterManifest {
+  arguments: { train_uri: string };
+  metrics: { train_records: number };
+  benchmark?: { version: number; sha256: string; excluded: { train: number; valid: number } };
+}
+
+/** The benchmark's current version, as the store holds it (read from S3). */
+async function currentBenchmark(
+  world: World,
+): Promise<{ version: number; sha256: string; file_uri: string }> {
+  const keys = (await world.s3.list(`${BENCHMARKS_URI}/versions/`)).filter((k) => k.endsWith(".json")).sort();
+  return world.s3.json(keys.at(-1) ?? `${BENCHMARKS_URI}/versions/(none)`);
+}
+
+/**
+ * A retrain's yardstick and its training data, checked from outside: decision.json, the registry entry and the
+ * adapter manifest name the same benchmark version and hash; the evaluation ran on that version's file; and the
+ * records the fine-tune removed are exactly the train records that overlap the benchmark (counted by the
+ * benchmark CLI, as a user would), so none of them was trained on.
+ */
+async function judgedOnBenchmark(
+  world: World,
+  c: Checks,
+  decision: Decision,
+  manifest: AdapterManifest,
+  expected: { version: number; sha256: string },
+): Promise<number> {
+  c.equal(
+    "decision.json names the pinned benchmark version and hash",
+    [decision.benchmark?.version, decision.benchmark?.sha256],
+    [expected.version, expected.sha256],
+  );
+  c.equal("evaluated on the benchmark's file", decision.settings.test_uri, decision.benchmark?.file_uri);
+  c.equal(
+    "the adapter manifest names the same benchmark",
+    [manifest.benchmark?.version, manifest.benchmark?.sha256],
+    [expected.version, expected.sha256],
+  );
+  const out = await world.python("llm_workloads.benchmark", [
+    "overlap",
+    "--benchmarks-uri",
+    BENCHMARKS_URI,
+    "--version",
+    String(expected.version),
+    "--data",
+    manifest.arguments.train_uri,
+  ]);
+  c.equal("benchmark overlap exits 0", out.code, 0);
+  const counted = (
+    JSON.parse(out.code === 0 ? out.stdout : "{}") as {
+      files?: Record<string, { records: number; overlap: number }>;
+    }
+  ).files?.[manifest.arguments.train_uri];
+  c.equal(
+    "every train record overlapping the benchmark was removed, and only those (records, removed, trained)",
+    [manifest.benchmark?.excluded.train, manifest.metrics.train_records],
+    [counted?.overlap, (counted?.records ?? 0) - (counted?.overlap ?? 0)],
+  );
+  return manifest.benchmark?.excluded.train ?? -1;
 }
 
 async function postsSince(world: World, count: number): Promise<string[]> {
@@ -418,9 +492,7 @@ function promotes(name: string, cycle: 1 | 2): Scenario {
       c.equal("run state", run.state, "success");
       c.equal("branch taken", [r.tasks.promote, r.tasks.alert], ["success", "skipped"]);
       const root = runRoot(RETRAIN_DAG, run);
-      const decision = await world.s3.json<{ decision: string; champion: { model: string } }>(
-        `${root}/decision.json`,
-      );
+      const decision = await world.s3.json<Decision>(`${root}/decision.json`);
       c.equal("decision.json", decision.decision, "promote");
       c.equal(
         "judged against the registry's champion",
@@ -436,9 +508,13 @@ function promotes(name: string, cycle: 1 | 2): Scenario {
         champ.length >= 30 && JSON.stringify(champ) === JSON.stringify(chall),
         `${champ.length} items`,
       );
-      const manifest = await world.s3.json<{ arguments: { train_uri: string } }>(
-        `${root}/adapter-manifest.json`,
-      );
+      const manifest = await world.s3.json<AdapterManifest>(`${root}/adapter-manifest.json`);
+      // Both cycles are judged on the same frozen version: the one seeded with the stack (read once, by the
+      // first cycle that gets here, then handed on).
+      world.benchmark ??= await currentBenchmark(world);
+      const bench = world.benchmark;
+      await judgedOnBenchmark(world, c, decision, manifest, bench);
+      c.equal("the benchmark's items were evaluated", champ.length, decision.benchmark?.items);
       c.equal(
         cycle === 1
           ? "the challenger trained on the triggering dataset"
@@ -469,6 +545,11 @@ function promotes(name: string, cycle: 1 | 2): Scenario {
       );
       const registry = await registryEntries(world);
       const head = registry.at(-1);
+      c.equal(
+        "the promotion records the benchmark its metrics were measured on",
+        [head?.benchmark?.version, head?.benchmark?.sha256],
+        [bench.version, bench.sha256],
+      );
       c.equal(
         "one registry entry added: the promotion, with its metrics and dataset",
         [
@@ -541,13 +622,47 @@ const challengerWorse: Scenario = {
     const before = await historyLength(world);
     const posts = (await world.slack.messages()).length;
     const registryBefore = (await registryEntries(world)).length;
+    // The benchmark changes between cycles, explicitly: v2 = v1 plus 12 of the dataset's training records.
+    const previous = await currentBenchmark(world);
+    const extra = `${ARTIFACT_ROOT}/e2e/benchmark-extra.jsonl`;
+    const trainText = await world.s3.text(`${world.bigDataset ?? "?"}/train.jsonl`);
+    await world.s3.put(extra, trainText.split("\n").slice(0, 12).join("\n") + "\n", "application/x-ndjson");
+    const frozen = await world.python("llm_workloads.benchmark", [
+      "freeze",
+      "--benchmarks-uri",
+      BENCHMARKS_URI,
+      "--from",
+      previous.file_uri,
+      extra,
+      "--reason",
+      "e2e: harder items",
+    ]);
+    c.equal("benchmark freeze exits 0", frozen.code, 0);
+    if (frozen.code !== 0) c.that("freeze stderr", false, frozen.stderr.slice(-500));
+    const next = await currentBenchmark(world);
+    c.equal("a new benchmark version", next.version, previous.version + 1);
     const run = await trigger(world, RETRAIN_DAG, { dataset_uri: world.bigDataset });
     const r = await rolloutOf(world, run, before);
     c.equal("the registry is unchanged", (await registryEntries(world)).length, registryBefore);
     c.equal("run state", run.state, "success");
     c.equal("branch taken", [r.tasks.promote, r.tasks.alert], ["skipped", "success"]);
-    const decision = await world.s3.json<{ decision: string }>(`${runRoot(RETRAIN_DAG, run)}/decision.json`);
+    const decision = await world.s3.json<Decision>(`${runRoot(RETRAIN_DAG, run)}/decision.json`);
     c.equal("decision.json", decision.decision, "keep_champion");
+    const manifest = await world.s3.json<AdapterManifest>(
+      `${runRoot(RETRAIN_DAG, run)}/adapter-manifest.json`,
+    );
+    const removed = await judgedOnBenchmark(world, c, decision, manifest, next);
+    c.that(
+      "the new benchmark's training records were kept out of training",
+      removed >= 12,
+      `${removed} removed`,
+    );
+    c.equal(
+      "the decision says the champion was re-evaluated on the new version",
+      [decision.champion_reevaluated?.reevaluated, decision.champion_reevaluated?.note.split(" (")[0]],
+      [true, `champion re-evaluated on benchmark v${next.version}`],
+    );
+    world.benchmark = next;
     const adapter = adapterOf(run);
     const texts = await postsSince(world, posts);
     c.that(

@@ -6,6 +6,9 @@ moto) creates the bucket and writes:
 * `<root>/datasets/viggo/seed-500/` and `<root>/datasets/viggo/curated-100/`: the dataset versions the
   DAG params default to, built from a generated VIGGO-style sample by
   `llm_workloads.airflow_tasks.data_update.normalise_join_dedupe` (the data-update DAG's own step);
+* `<root>/benchmarks/viggo/` version 1 (`llm_workloads.benchmark`): the model line's frozen benchmark, frozen
+  from seed-500's test split (about 50 items: enough for the retrain's decision rule; curated-100's test
+  split, which a first deployment would otherwise freeze, has about 10);
 * `<root>/drops/viggo/team-drop.jsonl`: a JSONL drop with good records and a few bad lines, for the
   data-update DAG's S3 source.
 
@@ -21,7 +24,7 @@ import random
 import sys
 from collections.abc import Iterator
 
-from llm_workloads import storage
+from llm_workloads import benchmark, storage
 from llm_workloads.airflow_tasks.data_update import normalise_join_dedupe
 from llm_workloads.records import make_record
 from llm_workloads.sources import source_row
@@ -129,9 +132,21 @@ def seed(artifact_root: str) -> dict[str, object]:
         storage.write_jsonl(uri, source_rows(rows, version))
         built = normalise_join_dedupe([uri], storage.join(artifact_root, "datasets", "viggo"), version)
         datasets[version] = {k: built[k] for k in ("dataset_uri", "count", "rejected_count")}
+    test_uri = storage.join(str(datasets["seed-500"]["dataset_uri"]), "test.jsonl")  # type: ignore[index]
+    frozen = benchmark.freeze(
+        storage.join(artifact_root, "benchmarks", "viggo"),
+        [(test_uri, storage.read_text(test_uri))],
+        "local stack: the seed-500 test split",
+        created_at="2026-01-01T00:00:00Z",
+    )
     drop = storage.join(artifact_root, "drops", "viggo", "team-drop.jsonl")
     storage.write_text(drop, drop_lines(pairs[500:]), "application/x-ndjson")
-    return {"bucket": bucket, "datasets": datasets, "drop": drop}
+    return {
+        "bucket": bucket,
+        "datasets": datasets,
+        "drop": drop,
+        "benchmark": {k: frozen[k] for k in ("version", "items", "meaning_groups", "sha256")},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,8 @@
 import { definePipeline } from "../src/model/index.js";
 import {
   BASE_MODEL,
+  BENCHMARKS_URI,
+  pinned,
   COMPUTE,
   DATASET_ROOT,
   DATASET_URI_PATTERN,
@@ -31,13 +33,17 @@ export default definePipeline({
   doc: [
     "# Fine-tune and deploy",
     "",
+    "0. **benchmark.pin** reads the model line's frozen benchmark (`" + BENCHMARKS_URI + "`); on a first",
+    "   deployment it freezes version 1 from the dataset's test split. Change it with",
+    "   `python -m llm_workloads.benchmark freeze` (a new version; the next retrain re-evaluates the champion).",
     "1. **finetune.train** trains a LoRA adapter for `" + BASE_MODEL + "` into a new per-run folder",
     "   (`<lora root>/viggo-<run stamp>/`); an existing adapter is never overwritten.",
+    "   Records sharing a sentence or meaning group with the benchmark are removed from its data.",
     "2. **deploy.rollout** rolls out the `" +
       SERVICE_NAME +
       "` service (Ray Serve LLM, multi-LoRA). The service",
     "   loads any adapter under the LoRA root on demand, so it serves this adapter as `<base>:<adapter>`.",
-    "3. **evaluate.run** evaluates the adapter through the service on the dataset's test split. The job resolves",
+    "3. **evaluate.run** evaluates the adapter through the service on the frozen benchmark. The job resolves",
     "   the service URL and token itself at run time; no secret is on a command line or in XCom.",
     "4. **registry.record** records the adapter as the champion of the model line (model registry: lineage,",
     "   training settings, metrics); the stable model name now serves it.",
@@ -64,7 +70,26 @@ export default definePipeline({
   tasks: [
     {
       kind: "group",
+      id: "benchmark",
+      tasks: [
+        {
+          kind: "python",
+          id: "pin",
+          doc:
+            "The model line's current frozen benchmark version; on a first deployment (none frozen yet) version 1 " +
+            "is frozen from this dataset's test split.",
+          callable: "llm_workloads.airflow_tasks.benchmark:pin_benchmark",
+          args: {
+            benchmarks_uri: BENCHMARKS_URI,
+            bootstrap_test_uri: { concat: [{ param: "dataset_uri" }, "/test.jsonl"] },
+          },
+        },
+      ],
+    },
+    {
+      kind: "group",
       id: "finetune",
+      dependsOn: ["benchmark"],
       tooltip: "Train a LoRA adapter on Anyscale",
       tasks: [
         {
@@ -76,6 +101,7 @@ export default definePipeline({
             datasetUri: { param: "dataset_uri" },
             adapterName: ADAPTER,
             manifestUri: runUri(DAG_ID, "adapter-manifest.json"),
+            benchmarkUri: pinned("uri"),
           }),
           imageUri: RAY_LLM_IMAGE,
           computeConfig: COMPUTE.finetune,
@@ -113,7 +139,7 @@ export default definePipeline({
           entrypoint: evaluateArgv({
             models: [{ label: "finetuned", model: { concat: [`${BASE_MODEL}:`, ...ADAPTER.concat] } }],
             canaryLabels: [],
-            testUri: { concat: [{ param: "dataset_uri" }, "/test.jsonl"] },
+            testUri: pinned("file_uri"),
             outputUri: runUri(DAG_ID, "evaluation"),
           }),
           imageUri: RAY_LLM_IMAGE,
@@ -142,6 +168,7 @@ export default definePipeline({
             evaluation_uri: runUri(DAG_ID, "evaluation/finetuned.json"),
             run_id: { macro: "run_id" },
             dag_id: { macro: "dag_id" },
+            benchmark_uri: pinned("uri"),
           },
         },
       ],

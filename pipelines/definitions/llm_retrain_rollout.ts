@@ -2,6 +2,8 @@ import { definePipeline } from "../src/model/index.js";
 import {
   ADAPTER_NAME_PATTERN,
   BASE_MODEL,
+  BENCHMARKS_URI,
+  pinned,
   COMPUTE,
   DATASET_ROOT,
   DATASET_URI_PATTERN,
@@ -30,7 +32,8 @@ const CHAMPION = "champion.read";
 const champion = (field: string) => ({ xcom: { task: CHAMPION, field } });
 const DECISION = "decide.read_decision";
 const decision = (field: string) => ({ xcom: { task: DECISION, field } });
-const TEST_URI = { concat: [{ param: "dataset_uri" }, "/test.jsonl"] };
+/** The frozen benchmark version pinned at the start of the run (never the dataset's own test split). */
+const TEST_URI = pinned("file_uri");
 const CPU_JOB = {
   imageUri: RAY_LLM_IMAGE,
   computeConfig: COMPUTE.cpu,
@@ -44,19 +47,24 @@ export default definePipeline({
   dagId: DAG_ID,
   displayName: "LLM: retrain, silent rollout, promote or alert",
   description:
-    "Fine-tune a challenger, roll it out silently, evaluate champion and challenger on the same test set, " +
+    "Fine-tune a challenger, roll it out silently, evaluate champion and challenger on the frozen benchmark, " +
     "then promote or alert, report, and clean up.",
   doc: [
     "# Retrain and roll out",
     "",
     "0. **champion.read** reads the champion from the model registry (the generation it was read at goes",
-    "   with it; the `champion_adapter` param overrides the adapter).",
-    "1. **finetune.train_challenger** trains a challenger adapter into a new folder `viggo-<run stamp>`.",
+    "   with it; the `champion_adapter` param overrides the adapter). **benchmark.pin** reads the model line's",
+    "   current frozen benchmark version once (`" + BENCHMARKS_URI + "`): the whole run is judged on it, a",
+    "   version frozen meanwhile counts from the next run; the dataset's test split is not the yardstick.",
+    "1. **finetune.train_challenger** trains a challenger adapter into a new folder `viggo-<run stamp>`; every",
+    "   training or validation record sharing a sentence or meaning group with the benchmark is removed (counted",
+    "   in the adapter manifest).",
     "2. **deploy.silent_rollout** (setup) rolls out `" + SERVICE_NAME + "` with **0 %** canary traffic.",
-    "3. **evaluate.champion_and_challenger** evaluates both in one job on the same test items with the same",
+    "3. **evaluate.champion_and_challenger** evaluates both in one job on the pinned benchmark with the same",
     "   settings: the champion on the primary version, the challenger on the canary. The service token is",
     "   resolved by the job at run time, never on a command line.",
-    "4. **decide.compare** writes `decision.json` (decision, metrics, margin, confidence intervals, guards);",
+    "4. **decide.compare** writes `decision.json` (decision, metrics, margin, confidence intervals, guards, the",
+    "   benchmark version and hash, and whether the champion was re-evaluated on a newer benchmark version);",
     "   **decide.read_decision** puts the small decision dict in XCom; **decide.route** branches on it.",
     "5. **registry.record_promotion** appends the challenger to the registry at the next generation",
     "   (create-only: a run whose champion changed meanwhile fails here, before touching the service); then",
@@ -109,8 +117,21 @@ export default definePipeline({
     },
     {
       kind: "group",
+      id: "benchmark",
+      tasks: [
+        {
+          kind: "python",
+          id: "pin",
+          doc: "The frozen benchmark version this run is judged on (read once; later tasks take it from XCom).",
+          callable: "llm_workloads.airflow_tasks.benchmark:pin_benchmark",
+          args: { benchmarks_uri: BENCHMARKS_URI, registry_uri: REGISTRY_URI },
+        },
+      ],
+    },
+    {
+      kind: "group",
       id: "finetune",
-      dependsOn: ["champion"],
+      dependsOn: ["champion", "benchmark"],
       tasks: [
         {
           kind: "anyscaleJob",
@@ -120,6 +141,7 @@ export default definePipeline({
             datasetUri: { param: "dataset_uri" },
             adapterName: CHALLENGER,
             manifestUri: runUri(DAG_ID, "adapter-manifest.json"),
+            benchmarkUri: pinned("uri"),
           }),
           imageUri: RAY_LLM_IMAGE,
           computeConfig: COMPUTE.finetune,
@@ -204,6 +226,10 @@ export default definePipeline({
             { param: "seed" },
             "--decision-uri",
             runUri(DAG_ID, "decision.json"),
+            "--benchmark-uri",
+            pinned("uri"),
+            "--champion-benchmark-version",
+            pinned("champion_measured_on"),
           ],
           ...CPU_JOB,
           timeoutSeconds: 1800,
@@ -247,6 +273,8 @@ export default definePipeline({
             dag_id: { macro: "dag_id" },
             expected_generation: champion("generation"),
             decision_uri: runUri(DAG_ID, "decision.json"),
+            benchmark_uri: pinned("uri"),
+            champion_evaluation_uri: runUri(DAG_ID, "evaluation/champion.json"),
           },
         },
       ],

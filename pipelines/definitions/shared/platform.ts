@@ -37,6 +37,15 @@ export const DATASET_ASSET = DATASET_ROOT;
 export const MODEL_LINE = "viggo";
 /** The model registry of the line (`llm_workloads.registry`): its champion and their history. */
 export const REGISTRY_URI = `${ARTIFACT_ROOT}/registry/${MODEL_LINE}`;
+/**
+ * The line's frozen benchmark (`llm_workloads.benchmark`): versioned, create-only; every decision of the line is
+ * measured on its current version (pinned at the start of a run), and no benchmark item ever enters training.
+ * Changing it is `python -m llm_workloads.benchmark freeze ... --reason ...` (a new version).
+ */
+export const BENCHMARKS_URI = `${ARTIFACT_ROOT}/benchmarks/${MODEL_LINE}`;
+/** The benchmark pin task's XCom (`llm_workloads.airflow_tasks.benchmark:pin_benchmark`). */
+export const BENCHMARK_PIN = "benchmark.pin";
+export const pinned = (field: string) => ({ xcom: { task: BENCHMARK_PIN, field } });
 /** The adapter a run trains: a new folder per run, so a live adapter is never overwritten. */
 export const RUN_ADAPTER = { concat: [`${MODEL_LINE}-`, { macro: "run_stamp" as const }] };
 /** Per-run outputs: `<RUNS_ROOT>/<dag_id>/<run_stamp>/...`. */
@@ -177,6 +186,8 @@ export function finetuneArgv(opts: {
   datasetUri: { param: string };
   adapterName: Str;
   manifestUri: Str;
+  /** The pinned benchmark version's manifest: its items are removed from the training data. */
+  benchmarkUri: Str;
 }): Argv {
   return [
     "python",
@@ -208,6 +219,8 @@ export function finetuneArgv(opts: {
     String(TRAINING_SETTINGS.contextLength),
     "--manifest-uri",
     opts.manifestUri,
+    "--benchmark-uri",
+    opts.benchmarkUri,
   ];
 }
 

@@ -755,7 +755,55 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--require-ci-above-margin", action="store_true")
     parser.add_argument("--decision-uri", required=True)
+    parser.add_argument(
+        "--benchmark-uri",
+        default="",
+        help="manifest of the frozen benchmark version both were evaluated on (llm_workloads.benchmark)",
+    )
+    parser.add_argument(
+        "--champion-benchmark-version",
+        default="",
+        help="benchmark version the champion's registry metrics were measured on (empty: none recorded)",
+    )
     return parser
+
+
+def benchmark_record(
+    decision: dict[str, Any], manifest_uri: str, champion_measured_on: str
+) -> dict[str, Any]:
+    """Add the pinned benchmark version to `decision`, after checking both were evaluated on its file."""
+    manifest = storage.read_json(manifest_uri)
+    if not isinstance(manifest, dict) or manifest.get("kind") != "benchmark":
+        raise CompareError(f"--benchmark-uri {manifest_uri}: not a benchmark manifest")
+    evaluated_on = decision["settings"].get("test_uri")
+    if evaluated_on != manifest.get("file_uri"):
+        raise CompareError(
+            f"--benchmark-uri {manifest_uri}: the models were evaluated on {evaluated_on}, not on benchmark "
+            f"version {manifest.get('version')} ({manifest.get('file_uri')})"
+        )
+    version = int(manifest["version"])
+    previous = int(champion_measured_on) if str(champion_measured_on).strip().isdigit() else None
+    decision["benchmark"] = {
+        "version": version,
+        "sha256": manifest["sha256"],
+        "items": manifest["items"],
+        "meaning_groups": manifest.get("meaning_groups"),
+        "uri": manifest_uri,
+        "file_uri": manifest["file_uri"],
+    }
+    reevaluated = previous != version
+    decision["champion_reevaluated"] = {
+        "reevaluated": reevaluated,
+        "registry_metrics_measured_on": previous,
+        "on_version": version,
+        "note": (
+            f"champion re-evaluated on benchmark v{version} (its registry metrics were measured on "
+            + (f"v{previous})" if previous is not None else "no recorded benchmark version)")
+            if reevaluated
+            else f"champion's registry metrics were measured on the same benchmark v{version}"
+        ),
+    }
+    return decision
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -780,6 +828,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         champion = load_results(args.champion_results)
         challenger = load_results(args.challenger_results)
         decision = build_decision(champion, challenger, rule)
+        if args.benchmark_uri:
+            benchmark_record(decision, args.benchmark_uri, args.champion_benchmark_version)
     except CompareError as error:
         print(f"compare: error: {error}", file=sys.stderr)
         return 2

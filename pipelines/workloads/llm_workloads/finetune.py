@@ -102,6 +102,7 @@ class FinetuneArgs:
     num_gpus: int = 1
     accelerator_type: str | None = None
     work_dir: str | None = None
+    benchmark_uri: str | None = None
 
     @property
     def adapter_uri(self) -> str:
@@ -245,6 +246,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--accelerator-type", default=None, help="Ray accelerator type for the training task, e.g. A10G"
     )
     p.add_argument("--work-dir", default=None, help="local scratch dir (default: a temp dir)")
+    p.add_argument(
+        "--benchmark-uri",
+        default=None,
+        help="manifest of the model line's frozen benchmark version (llm_workloads.benchmark): every train "
+        "or "
+        "valid record sharing a sentence or a meaning group with it is removed, and counted in the manifest",
+    )
     return p
 
 
@@ -369,6 +377,36 @@ def training_rows(uri: str, text: str) -> list[dict[str, Any]]:
     return [{"messages": json.loads(line)["messages"]} for line in text.splitlines()]
 
 
+def exclude_benchmark(
+    benchmark_uri: str | None, train: list[dict[str, Any]], valid: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any] | None]:
+    """Train and valid records without any that share a normalised, casefolded sentence or a meaning group
+    (`splits.group_key`) with the frozen benchmark, and what was removed (None without a benchmark)."""
+    if not benchmark_uri:
+        return train, valid, None
+    from llm_workloads.benchmark import BenchmarkError, exclusion_of
+
+    try:
+        manifest, exclusion = exclusion_of(benchmark_uri)
+    except (BenchmarkError, storage.StorageError) as error:
+        raise FinetuneError(f"--benchmark-uri: {error}") from error
+    kept_train, removed_train = exclusion.split(train)
+    kept_valid, removed_valid = exclusion.split(valid)
+    if not kept_valid:
+        raise FinetuneError(f"--valid-uri: every validation record overlaps the benchmark {benchmark_uri}")
+    return (
+        kept_train,
+        kept_valid,
+        {
+            "uri": benchmark_uri,
+            "version": manifest["version"],
+            "sha256": manifest["sha256"],
+            "items": manifest["items"],
+            "excluded": {"train": removed_train, "valid": removed_valid},
+        },
+    )
+
+
 def read_metrics(output_dir: Path) -> dict[str, float]:
     """Final losses and throughput from the trainer's all_results.json (empty if missing)."""
     path = output_dir / "all_results.json"
@@ -422,6 +460,7 @@ def train_locally(
     valid_text = storage.read_text(args.valid_uri)
     train = training_rows(args.train_uri, train_text)
     valid = training_rows(args.valid_uri, valid_text)
+    train, valid, benchmark = exclude_benchmark(args.benchmark_uri, train, valid)
     hashed = data_hash({"train.jsonl": train_text.encode(), "valid.jsonl": valid_text.encode()})
     with tempfile.TemporaryDirectory(prefix="llm-finetune-", dir=args.work_dir) as scratch:
         root = Path(scratch)
@@ -452,6 +491,7 @@ def train_locally(
         "counts": {"train": len(train), "valid": len(valid)},
         "schedule": schedule.to_dict(),
         "trainer": (info or trainer_info)(),  # where training ran (the GPU worker), not the driver
+        "benchmark": benchmark,
     }
 
 
@@ -512,6 +552,8 @@ def execute(
     )
     # None when the definitions pass no revision: the manifest says so instead of pretending a pin.
     manifest["base_model_revision"] = args.base_model_revision
+    # The frozen benchmark training was kept away from, and how many records were removed for it.
+    manifest["benchmark"] = outcome.get("benchmark")
     manifest["arguments"] = {k: v for k, v in sorted(asdict(args).items()) if k != "work_dir"}
     storage.put_if_absent(args.manifest_uri, storage.dumps_json(manifest).encode(), "application/json")
     return manifest

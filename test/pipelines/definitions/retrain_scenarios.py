@@ -22,6 +22,7 @@ from airflow.utils.db import initdb  # noqa: E402
 initdb()
 print("initdb", round(time.time() - t0, 1), file=sys.stderr)
 
+import llm_workloads.airflow_tasks.benchmark as benchmark_tasks  # noqa: E402
 import llm_workloads.airflow_tasks.decision as decision_module  # noqa: E402
 import llm_workloads.airflow_tasks.registry as registry_tasks  # noqa: E402
 from airflow.providers.slack.hooks.slack import SlackHook  # noqa: E402
@@ -146,11 +147,30 @@ def read_champion(registry_uri: str, override: str = "") -> dict[str, Any]:
 
 def record_champion(registry_uri: str, kind: str, adapter: str, **kwargs: Any) -> dict[str, Any]:
     calls.append(["registry_record", kind, adapter, kwargs["expected_generation"]])
+    calls.append(["registry_record_benchmark", kwargs.get("benchmark_uri"), kwargs.get("champion_evaluation_uri")])
     return {"generation": kwargs["expected_generation"] + 1, "adapter": adapter}
+
+
+PINNED = {
+    "version": 3,
+    "sha256": "ab" * 32,
+    "items": 60,
+    "meaning_groups": 20,
+    "file_uri": "s3://llm-platform-artifacts/benchmarks/viggo/files/abab.jsonl",
+    "uri": "s3://llm-platform-artifacts/benchmarks/viggo/versions/000003.json",
+    "champion_measured_on": 2,
+    "champion_reevaluated": True,
+}
+
+
+def pin_benchmark(benchmarks_uri: str, registry_uri: str = "", bootstrap_test_uri: str = "") -> dict[str, Any]:
+    calls.append(["benchmark_pin", benchmarks_uri, registry_uri, bootstrap_test_uri])
+    return dict(PINNED)
 
 
 registry_tasks.read_champion = read_champion
 registry_tasks.record_champion = record_champion
+benchmark_tasks.pin_benchmark = pin_benchmark
 
 from airflow.dag_processing.dagbag import DagBag  # noqa: E402
 

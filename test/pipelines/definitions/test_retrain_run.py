@@ -71,6 +71,33 @@ def test_promote_path(runs: dict[str, Any]) -> None:
     }
 
 
+def test_the_run_is_judged_on_the_benchmark_version_pinned_at_its_start(runs: dict[str, Any]) -> None:
+    run = runs["promote"]
+    pins = kinds(run, "benchmark_pin")
+    assert pins == [
+        [
+            "benchmark_pin",
+            "s3://llm-platform-artifacts/benchmarks/viggo",
+            "s3://llm-platform-artifacts/registry/viggo",
+            "",
+        ]
+    ]  # read once, before anything else uses it
+    assert run["calls"].index(pins[0]) < run["calls"].index(kinds(run, "job")[0])
+    pinned, manifest = (
+        "s3://llm-platform-artifacts/benchmarks/viggo/files/abab.jsonl",
+        "s3://llm-platform-artifacts/benchmarks/viggo/versions/000003.json",
+    )
+    argv = {c[1]: c[2] for c in kinds(run, "job")}
+    finetune = argv["llm-finetune-challenger"]
+    assert f"--benchmark-uri {manifest}" in finetune  # its items are removed from the training data
+    evaluate = argv["llm-evaluate-champion-challenger"]
+    assert f"--test-uri {pinned}" in evaluate and "/test.jsonl" not in evaluate  # not the dataset's split
+    compare = argv["llm-compare"]
+    assert f"--benchmark-uri {manifest}" in compare and "--champion-benchmark-version 2" in compare
+    [[_, benchmark_uri, champion_eval]] = kinds(run, "registry_record_benchmark")
+    assert benchmark_uri == manifest and champion_eval.endswith("/evaluation/champion.json")
+
+
 def test_keep_champion_path_alerts_and_rolls_back(runs: dict[str, Any]) -> None:
     run = runs["keep"]
     assert run["state"] == "success"

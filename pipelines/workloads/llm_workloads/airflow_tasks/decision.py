@@ -76,6 +76,9 @@ def summarise_decision(document: Mapping[str, Any], uri: str) -> dict[str, Any]:
         "champion_model": str(champion_model),
         "challenger_model": str(challenger_model),
         "decision_uri": uri,
+        # The frozen benchmark version both were judged on (absent in decisions made before benchmarks).
+        "benchmark_version": (document.get("benchmark") or {}).get("version"),
+        "benchmark_note": (document.get("champion_reevaluated") or {}).get("note", ""),
     }
 
 

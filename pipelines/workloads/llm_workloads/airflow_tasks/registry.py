@@ -43,6 +43,13 @@ def _metrics(evaluation_summary_uri: str) -> dict[str, Any]:
     }
 
 
+def _benchmark(manifest_uri: str) -> dict[str, Any]:
+    manifest = storage.read_json(manifest_uri)
+    if not isinstance(manifest, dict) or manifest.get("kind") != "benchmark":
+        raise registry.RegistryError(f"{manifest_uri}: not a benchmark manifest")
+    return {"version": manifest["version"], "sha256": manifest["sha256"], "uri": manifest_uri}
+
+
 def record_champion(
     registry_uri: str,
     kind: str,
@@ -53,8 +60,15 @@ def record_champion(
     dag_id: str,
     expected_generation: int | None = None,
     decision_uri: str | None = None,
+    benchmark_uri: str = "",
+    champion_evaluation_uri: str = "",
 ) -> dict[str, Any]:
-    """Append `adapter` as the champion; `expected_generation` None means "whatever is current" (deploys)."""
+    """Append `adapter` as the champion; `expected_generation` None means "whatever is current" (deploys).
+
+    `benchmark_uri`: the manifest of the frozen benchmark version the metrics were measured on (recorded, so a
+    later retrain knows whether the champion's metrics are on its yardstick); `champion_evaluation_uri`: the
+    previous champion's evaluation on that version (a promotion records both models' metrics).
+    """
     manifest = storage.read_json(manifest_uri)
     if manifest.get("adapter_name") != adapter:
         raise registry.RegistryError(
@@ -87,6 +101,12 @@ def record_champion(
         "manifest_uri": manifest_uri,
         "metrics": _metrics(evaluation_uri),
         "evaluation_uri": evaluation_uri,
+        **({"benchmark": _benchmark(benchmark_uri)} if benchmark_uri else {}),
+        **(
+            {"previous_champion_metrics": _metrics(champion_evaluation_uri)}
+            if champion_evaluation_uri
+            else {}
+        ),
         **({"decision": decision["decision"], "reason": decision["reason"]} if decision else {}),
         "run_id": run_id,
         "dag_id": dag_id,

@@ -17,7 +17,7 @@ with DAG(
     dag_id="llm_finetune_deploy",
     dag_display_name="LLM: fine-tune and deploy",
     description="Fine-tune a LoRA adapter on a curated dataset, serve it, and evaluate it through the service.",
-    doc_md="# Fine-tune and deploy\n\n1. **finetune.train** trains a LoRA adapter for `mistralai/Mistral-7B-Instruct-v0.1` into a new per-run folder\n   (`<lora root>/viggo-<run stamp>/`); an existing adapter is never overwritten.\n2. **deploy.rollout** rolls out the `llm-viggo` service (Ray Serve LLM, multi-LoRA). The service\n   loads any adapter under the LoRA root on demand, so it serves this adapter as `<base>:<adapter>`.\n3. **evaluate.run** evaluates the adapter through the service on the dataset's test split. The job resolves\n   the service URL and token itself at run time; no secret is on a command line or in XCom.\n4. **registry.record** records the adapter as the champion of the model line (model registry: lineage,\n   training settings, metrics); the stable model name now serves it.\n5. **cleanup.rollback_unfinished** (teardown) rolls back a rollout left unfinished by a failure.\n\nUse this for the first model (100 curated samples). Automated retraining is `llm_retrain_rollout`.",
+    doc_md="# Fine-tune and deploy\n\n0. **benchmark.pin** reads the model line's frozen benchmark (`s3://llm-platform-artifacts/benchmarks/viggo`); on a first\n   deployment it freezes version 1 from the dataset's test split. Change it with\n   `python -m llm_workloads.benchmark freeze` (a new version; the next retrain re-evaluates the champion).\n1. **finetune.train** trains a LoRA adapter for `mistralai/Mistral-7B-Instruct-v0.1` into a new per-run folder\n   (`<lora root>/viggo-<run stamp>/`); an existing adapter is never overwritten.\n   Records sharing a sentence or meaning group with the benchmark are removed from its data.\n2. **deploy.rollout** rolls out the `llm-viggo` service (Ray Serve LLM, multi-LoRA). The service\n   loads any adapter under the LoRA root on demand, so it serves this adapter as `<base>:<adapter>`.\n3. **evaluate.run** evaluates the adapter through the service on the frozen benchmark. The job resolves\n   the service URL and token itself at run time; no secret is on a command line or in XCom.\n4. **registry.record** records the adapter as the champion of the model line (model registry: lineage,\n   training settings, metrics); the stable model name now serves it.\n5. **cleanup.rollback_unfinished** (teardown) rolls back a rollout left unfinished by a failure.\n\nUse this for the first model (100 curated samples). Automated retraining is `llm_retrain_rollout`.",
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
@@ -47,6 +47,22 @@ with DAG(
 ) as dag:
     tasks = {}
 
+    with TaskGroup(group_id="benchmark"):
+
+        @python_task(
+            task_id="pin",
+            doc_md="The model line's current frozen benchmark version; on a first deployment (none frozen yet) version 1 is frozen from this dataset's test split.",
+        )
+        def run_benchmark_pin(**context: Any) -> Any:
+            from llm_workloads.airflow_tasks.benchmark import pin_benchmark as workload
+
+            return workload(
+                benchmarks_uri="s3://llm-platform-artifacts/benchmarks/viggo",
+                bootstrap_test_uri="".join([str(context["params"]["dataset_uri"]), "/test.jsonl"]),
+            )
+
+        tasks["benchmark.pin"] = run_benchmark_pin()
+
     with TaskGroup(group_id="finetune", tooltip="Train a LoRA adapter on Anyscale"):
         tasks["finetune.train"] = AnyscaleJob(
             task_id="train",
@@ -69,7 +85,8 @@ with DAG(
                 "--lora-rank 8 "
                 "--lora-alpha 16 "
                 "--context-length 512 "
-                "--manifest-uri s3://llm-platform-artifacts/runs/llm_finetune_deploy/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/adapter-manifest.json"
+                "--manifest-uri s3://llm-platform-artifacts/runs/llm_finetune_deploy/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/adapter-manifest.json "
+                "--benchmark-uri {{ ti.xcom_pull(task_ids='benchmark.pin', key='return_value')['uri'] | string | shell_quote }}"
             ),
             image_uri="anyscale/ray-llm:2.44.1-py311-cu124",
             compute_config="llm-finetune-gpu",
@@ -126,7 +143,7 @@ with DAG(
                 "-m llm_workloads.evaluate "
                 "--service-name llm-viggo "
                 "--model finetuned=mistralai/Mistral-7B-Instruct-v0.1:viggo-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }} "
-                "--test-uri {{ params.dataset_uri | string | shell_quote }}/test.jsonl "
+                "--test-uri {{ ti.xcom_pull(task_ids='benchmark.pin', key='return_value')['file_uri'] | string | shell_quote }} "
                 "--output-uri s3://llm-platform-artifacts/runs/llm_finetune_deploy/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/evaluation "
                 "--concurrency 16 "
                 "--timeout-s 60 "
@@ -153,6 +170,7 @@ with DAG(
 
             return workload(
                 adapter="".join(["viggo-", str(context["dag_run"].run_after.strftime("%Y%m%dt%H%M%S"))]),
+                benchmark_uri=context["ti"].xcom_pull(task_ids="benchmark.pin", key="return_value")["uri"],
                 dag_id=context["dag"].dag_id,
                 evaluation_uri="".join(
                     [
@@ -184,6 +202,7 @@ with DAG(
             action="rollbackCanary",
         )
 
+    tasks["benchmark.pin"] >> tasks["finetune.train"]
     tasks["deploy.rollout"] >> tasks["cleanup.rollback_unfinished"]
     tasks["deploy.rollout"] >> tasks["evaluate.run"]
     tasks["evaluate.run"] >> tasks["registry.record"]

@@ -18,8 +18,8 @@ from llm_workloads.airflow_runtime.operators import (
 with DAG(
     dag_id="llm_retrain_rollout",
     dag_display_name="LLM: retrain, silent rollout, promote or alert",
-    description="Fine-tune a challenger, roll it out silently, evaluate champion and challenger on the same test set, then promote or alert, report, and clean up.",
-    doc_md="# Retrain and roll out\n\n0. **champion.read** reads the champion from the model registry (the generation it was read at goes\n   with it; the `champion_adapter` param overrides the adapter).\n1. **finetune.train_challenger** trains a challenger adapter into a new folder `viggo-<run stamp>`.\n2. **deploy.silent_rollout** (setup) rolls out `llm-viggo` with **0 %** canary traffic.\n3. **evaluate.champion_and_challenger** evaluates both in one job on the same test items with the same\n   settings: the champion on the primary version, the challenger on the canary. The service token is\n   resolved by the job at run time, never on a command line.\n4. **decide.compare** writes `decision.json` (decision, metrics, margin, confidence intervals, guards);\n   **decide.read_decision** puts the small decision dict in XCom; **decide.route** branches on it.\n5. **registry.record_promotion** appends the challenger to the registry at the next generation\n   (create-only: a run whose champion changed meanwhile fails here, before touching the service); then\n   **promote** shifts 100 % of the traffic to the challenger version, which serves the stable model\n   name `viggo`. Otherwise **alert** tells the AI team on Slack.\n6. **report.build** writes the fine-tuning report (Markdown and charts); **report.post** posts it to Slack.\n7. **cleanup.rollback_canary** (teardown) rolls back an unpromoted canary, also when a step failed; the\n   run still ends failed when a step failed.\n\nChampion: `mistralai/Mistral-7B-Instruct-v0.1:<the registry's champion adapter>`; users call the stable name `viggo`.",
+    description="Fine-tune a challenger, roll it out silently, evaluate champion and challenger on the frozen benchmark, then promote or alert, report, and clean up.",
+    doc_md="# Retrain and roll out\n\n0. **champion.read** reads the champion from the model registry (the generation it was read at goes\n   with it; the `champion_adapter` param overrides the adapter). **benchmark.pin** reads the model line's\n   current frozen benchmark version once (`s3://llm-platform-artifacts/benchmarks/viggo`): the whole run is judged on it, a\n   version frozen meanwhile counts from the next run; the dataset's test split is not the yardstick.\n1. **finetune.train_challenger** trains a challenger adapter into a new folder `viggo-<run stamp>`; every\n   training or validation record sharing a sentence or meaning group with the benchmark is removed (counted\n   in the adapter manifest).\n2. **deploy.silent_rollout** (setup) rolls out `llm-viggo` with **0 %** canary traffic.\n3. **evaluate.champion_and_challenger** evaluates both in one job on the pinned benchmark with the same\n   settings: the champion on the primary version, the challenger on the canary. The service token is\n   resolved by the job at run time, never on a command line.\n4. **decide.compare** writes `decision.json` (decision, metrics, margin, confidence intervals, guards, the\n   benchmark version and hash, and whether the champion was re-evaluated on a newer benchmark version);\n   **decide.read_decision** puts the small decision dict in XCom; **decide.route** branches on it.\n5. **registry.record_promotion** appends the challenger to the registry at the next generation\n   (create-only: a run whose champion changed meanwhile fails here, before touching the service); then\n   **promote** shifts 100 % of the traffic to the challenger version, which serves the stable model\n   name `viggo`. Otherwise **alert** tells the AI team on Slack.\n6. **report.build** writes the fine-tuning report (Markdown and charts); **report.post** posts it to Slack.\n7. **cleanup.rollback_canary** (teardown) rolls back an unpromoted canary, also when a step failed; the\n   run still ends failed when a step failed.\n\nChampion: `mistralai/Mistral-7B-Instruct-v0.1:<the registry's champion adapter>`; users call the stable name `viggo`.",
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
@@ -72,6 +72,22 @@ with DAG(
 
         tasks["champion.read"] = run_champion_read()
 
+    with TaskGroup(group_id="benchmark"):
+
+        @python_task(
+            task_id="pin",
+            doc_md="The frozen benchmark version this run is judged on (read once; later tasks take it from XCom).",
+        )
+        def run_benchmark_pin(**context: Any) -> Any:
+            from llm_workloads.airflow_tasks.benchmark import pin_benchmark as workload
+
+            return workload(
+                benchmarks_uri="s3://llm-platform-artifacts/benchmarks/viggo",
+                registry_uri="s3://llm-platform-artifacts/registry/viggo",
+            )
+
+        tasks["benchmark.pin"] = run_benchmark_pin()
+
     with TaskGroup(group_id="finetune"):
         tasks["finetune.train_challenger"] = AnyscaleJob(
             task_id="train_challenger",
@@ -93,7 +109,8 @@ with DAG(
                 "--lora-rank 8 "
                 "--lora-alpha 16 "
                 "--context-length 512 "
-                "--manifest-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/adapter-manifest.json"
+                "--manifest-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/adapter-manifest.json "
+                "--benchmark-uri {{ ti.xcom_pull(task_ids='benchmark.pin', key='return_value')['uri'] | string | shell_quote }}"
             ),
             image_uri="anyscale/ray-llm:2.44.1-py311-cu124",
             compute_config="llm-finetune-gpu",
@@ -153,7 +170,7 @@ with DAG(
                 "--model champion=mistralai/Mistral-7B-Instruct-v0.1:{{ ti.xcom_pull(task_ids='champion.read', key='return_value')['adapter'] | string | shell_quote }} "
                 "--model challenger=mistralai/Mistral-7B-Instruct-v0.1:viggo-{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }} "
                 "--canary-label challenger "
-                "--test-uri {{ params.dataset_uri | string | shell_quote }}/test.jsonl "
+                "--test-uri {{ ti.xcom_pull(task_ids='benchmark.pin', key='return_value')['file_uri'] | string | shell_quote }} "
                 "--output-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/evaluation "
                 "--concurrency 16 "
                 "--timeout-s 60 "
@@ -188,7 +205,9 @@ with DAG(
                 "--guard parse_failure_rate=0.01 "
                 "--guard act_accuracy=0.02 "
                 "--seed {{ params.seed | string | shell_quote }} "
-                "--decision-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/decision.json"
+                "--decision-uri s3://llm-platform-artifacts/runs/llm_retrain_rollout/{{ dag_run.run_after.strftime('%Y%m%dt%H%M%S') | string | shell_quote }}/decision.json "
+                "--benchmark-uri {{ ti.xcom_pull(task_ids='benchmark.pin', key='return_value')['uri'] | string | shell_quote }} "
+                "--champion-benchmark-version {{ ti.xcom_pull(task_ids='benchmark.pin', key='return_value')['champion_measured_on'] | string | shell_quote }}"
             ),
             image_uri="anyscale/ray-llm:2.44.1-py311-cu124",
             compute_config="llm-batch-cpu",
@@ -236,6 +255,14 @@ with DAG(
 
             return workload(
                 adapter="".join(["viggo-", str(context["dag_run"].run_after.strftime("%Y%m%dt%H%M%S"))]),
+                benchmark_uri=context["ti"].xcom_pull(task_ids="benchmark.pin", key="return_value")["uri"],
+                champion_evaluation_uri="".join(
+                    [
+                        "s3://llm-platform-artifacts/runs/llm_retrain_rollout/",
+                        str(context["dag_run"].run_after.strftime("%Y%m%dt%H%M%S")),
+                        "/evaluation/champion.json",
+                    ]
+                ),
                 dag_id=context["dag"].dag_id,
                 decision_uri="".join(
                     [
@@ -350,6 +377,7 @@ with DAG(
         )
 
     tasks["alert"] >> tasks["report.build"]
+    tasks["benchmark.pin"] >> tasks["finetune.train_challenger"]
     tasks["champion.read"] >> tasks["finetune.train_challenger"]
     tasks["decide.compare"] >> tasks["decide.read_decision"]
     tasks["decide.read_decision"] >> tasks["decide.route"]
