@@ -141,6 +141,18 @@ def _fmt(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
+def _benchmark_lines(decision: Mapping[str, Any]) -> list[str]:
+    """The frozen benchmark version the decision was measured on; whether the champion was re-evaluated."""
+    bench = decision.get("benchmark")
+    if not isinstance(bench, dict):
+        return []
+    note = (decision.get("champion_reevaluated") or {}).get("note")
+    return [
+        f"- Benchmark: v{bench['version']} (sha256 `{str(bench['sha256'])[:12]}`, {bench['items']} items, "
+        f"`{bench['uri']}`)" + (f"; {note}" if note else "")
+    ]
+
+
 def _statistics_lines(decision: Mapping[str, Any]) -> list[str]:
     """What the decision's figures mean: margin, resampling unit, power (absent in older decisions)."""
     lines: list[str] = []
@@ -190,6 +202,7 @@ def render_markdown(
         f"- Rule: primary `{decision['primary_metric']}`, margin {decision['margin']}, "
         f"{decision['test']} at {float(decision['confidence']):.0%}, minimum {decision['min_items']} items; "
         f"bootstrap {decision['bootstrap']['resamples']} resamples, seed {decision['bootstrap']['seed']}",
+        *_benchmark_lines(decision),
         *_statistics_lines(decision),
         "",
         "## Checks",

@@ -278,3 +278,16 @@ def test_read_decision_carries_the_benchmark_version() -> None:
         2,
         "champion re-evaluated on benchmark v2",
     )
+
+
+def test_the_report_names_the_benchmark_and_the_re_evaluation() -> None:
+    from llm_workloads.report import _benchmark_lines
+
+    decision = {
+        "benchmark": {"version": 2, "sha256": "ab" * 32, "items": 60, "uri": "s3://b/versions/000002.json"},
+        "champion_reevaluated": {"note": "champion re-evaluated on benchmark v2 (its registry metrics ...)"},
+    }
+    [line] = _benchmark_lines(decision)
+    assert line.startswith("- Benchmark: v2 (sha256 `abababababab`, 60 items")
+    assert "champion re-evaluated on benchmark v2" in line
+    assert _benchmark_lines({}) == []
