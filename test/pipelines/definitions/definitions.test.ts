@@ -160,7 +160,7 @@ describe("llm_data_update", () => {
     ]);
     expect(task(DAG, "build.publish", "python").triggerRule).toBe("none_failed_min_one_success");
     expect(task(DAG, "build.changed", "branch").cases).toEqual([
-      { op: "eq", value: true, goTo: ["build.emit_dataset"] },
+      { op: "eq", value: true, goTo: ["build.emit_dataset", "gate.enough_records"] },
     ]);
     expect(task(DAG, "build.emit_dataset", "emitAsset").asset).toMatch(/^s3:\/\//);
     const gate = task(DAG, "gate.enough_records", "branch");
