@@ -4,7 +4,14 @@
 // the first deployment creates is what every later scenario must leave serving.
 import type { AirflowClient, DagRun } from "./airflow.js";
 import { runStamp } from "./airflow.js";
-import type { EmulatorView, FaultSettings, S3Reader, ServiceView, SlackSink } from "./observers.js";
+import type {
+  EmulatorView,
+  FaultSettings,
+  S3Reader,
+  ServiceView,
+  SlackSink,
+  ZendeskSink,
+} from "./observers.js";
 import {
   ARTIFACT_ROOT,
   BASE_MODEL,
@@ -68,6 +75,7 @@ export interface World {
   airflow: AirflowClient;
   s3: S3Reader;
   slack: SlackSink;
+  zendesk: ZendeskSink;
   emulator: EmulatorView;
   /** Replaces the model scenario the running service versions play (they re-read it when it changes). */
   setModels(models: ModelScenario): void;
@@ -321,14 +329,71 @@ const fineTuneAndDeploy: Scenario = {
   },
 };
 
-/** Data update: bad records kept aside, a versioned dataset, the asset emitted, retraining only at the threshold. */
+interface DatasetManifest {
+  version: string;
+  counts: Record<string, number>;
+  rejected_by_reason: Record<string, number>;
+  parent: { version: string } | null;
+  changes: { added: number; replaced: number; removed: number; state_rows: number };
+  new_since_champion: { records: number; champion_dataset_uris: string[] };
+}
+
+interface LineageEntry {
+  generation: number;
+  version: string | null;
+  dataset_uri: string;
+  changed: boolean;
+  cursors: { zendesk: Record<string, unknown>; slack: Record<string, string>; s3: Record<string, string> };
+}
+
+const recordCount = (m: DatasetManifest) =>
+  (m.counts.train ?? 0) + (m.counts.valid ?? 0) + (m.counts.test ?? 0);
+
+/** Every record of a version, by id: its split and its label (read from the split files). */
+async function recordsOf(world: World, uri: string): Promise<Map<string, { split: string; label: string }>> {
+  const out = new Map<string, { split: string; label: string }>();
+  for (const split of ["train", "valid", "test"]) {
+    for (const r of await world.s3.jsonl(`${uri}/${split}.jsonl`)) {
+      const messages = r.messages as { content: string }[];
+      out.set(String(r.id), { split, label: messages[2]?.content ?? "" });
+    }
+  }
+  return out;
+}
+
+/** The e2e's own count of "labelled records new since the champion": (sentence, label) pairs not in its dataset. */
+async function newSince(world: World, uri: string, championUris: string[]): Promise<number> {
+  const key = (r: Record<string, unknown>) => {
+    const m = r.messages as { content: string }[];
+    const sentence = (m[1]?.content ?? "").replace(/^Here is the target sentence:\n/, "");
+    return `${sentence.split(/\s+/).join(" ").trim().toLowerCase()}\u0000${m[2]?.content ?? ""}`;
+  };
+  const champion = new Set<string>();
+  for (const u of championUris) for (const r of await world.s3.jsonl(u)) champion.add(key(r));
+  let n = 0;
+  for (const split of ["train", "valid", "test"])
+    for (const r of await world.s3.jsonl(`${uri}/${split}.jsonl`)) if (!champion.has(key(r))) n++;
+  return n;
+}
+
+async function lineageHead(world: World): Promise<LineageEntry | undefined> {
+  const keys = (await world.s3.list(`${DATASET_ROOT}/lineage/`)).sort();
+  const last = keys[keys.length - 1];
+  return last ? world.s3.json<LineageEntry>(last) : undefined;
+}
+
+/**
+ * Data update, three runs over growing sources and a re-run: bad records kept aside, versions that accumulate
+ * (the third holds the first's records), a re-run with nothing new gives no version and no retrain, a Zendesk
+ * relabel replaces its record, and retraining fires only on labelled records new since the champion's dataset.
+ */
 const dataUpdate: Scenario = {
   name: "data update",
   async run(world, c) {
     const retrainRunsBefore = new Set((await world.airflow.runs(RETRAIN_DAG)).map((r) => r.dag_run_id));
     const postsBefore = (await world.slack.messages()).length;
     // 1. The daily run the scheduler starts when the DAG is unpaused (catchup off: the latest 05:00), on the
-    //    seeded sources: fewer records than the threshold.
+    //    seeded sources: the first version, with fewer new records than the threshold.
     await world.airflow.unpause(DATA_DAG);
     let scheduled: DagRun | undefined;
     for (let i = 0; i < 60 && !scheduled; i++) {
@@ -339,20 +404,25 @@ const dataUpdate: Scenario = {
     const small = await finish(world, DATA_DAG, (scheduled as DagRun).dag_run_id);
     c.equal("run 1 state", small.state, "success");
     const smallUri = `${DATASET_ROOT}/${runStamp(small.run_after)}`;
-    const manifest = await world.s3.json<{
-      counts: Record<string, number>;
-      rejected_by_reason: Record<string, number>;
-    }>(`${smallUri}/manifest.json`);
-    const count = (manifest.counts.train ?? 0) + (manifest.counts.valid ?? 0) + (manifest.counts.test ?? 0);
+    const manifest = await world.s3.json<DatasetManifest>(`${smallUri}/manifest.json`);
+    const count = recordCount(manifest);
     c.that(
-      "run 1: a dataset version with train/valid/test",
-      count > 0 && (manifest.counts.test ?? 0) > 0,
-      JSON.stringify(manifest.counts),
+      "run 1: a first version (no parent) with train/valid/test, every record added",
+      count > 0 &&
+        (manifest.counts.test ?? 0) > 0 &&
+        manifest.parent === null &&
+        manifest.changes.added === manifest.changes.state_rows &&
+        count <= manifest.changes.state_rows,
+      JSON.stringify({ counts: manifest.counts, parent: manifest.parent, changes: manifest.changes }),
     );
+    const champion1 = manifest.new_since_champion.champion_dataset_uris;
+    const ownCount1 = await newSince(world, smallUri, champion1);
     c.that(
-      `run 1: fewer records than the threshold (${RETRAIN_THRESHOLD})`,
-      count < RETRAIN_THRESHOLD,
-      `${count}`,
+      `run 1: new since the champion's dataset (${ownCount1}, counted here from S3) below ${RETRAIN_THRESHOLD}`,
+      manifest.new_since_champion.records === ownCount1 &&
+        ownCount1 < RETRAIN_THRESHOLD &&
+        champion1.length === 3,
+      JSON.stringify(manifest.new_since_champion),
     );
     const rejected = await world.s3.jsonl(`${smallUri}/rejected.jsonl`);
     c.that(
@@ -376,12 +446,47 @@ const dataUpdate: Scenario = {
     );
     const smallTasks = await world.airflow.taskStates(DATA_DAG, small.dag_run_id);
     c.equal("run 1: retraining not triggered", smallTasks["gate.trigger_retraining"], "skipped");
+    c.equal("run 1: built on the worker (local engine)", smallTasks["build.on_ray"], "skipped");
     c.that(
       "run 1: the counts posted to Slack",
       (await postsSince(world, postsBefore)).some((t) => t.includes(`${count} records in ${smallUri}`)),
     );
+    const head1 = await lineageHead(world);
+    c.that(
+      "run 1: the lineage names the version and holds a cursor per source",
+      head1?.generation === 1 &&
+        head1.dataset_uri === smallUri &&
+        typeof head1.cursors.zendesk.after_cursor === "string" &&
+        Object.keys(head1.cursors.slack).length > 0 &&
+        Object.keys(head1.cursors.s3).length > 0,
+      JSON.stringify(head1),
+    );
 
-    // 2. A team drops a large file of labelled records: the next run reaches the threshold and triggers retraining.
+    // 2. The same sources again, with a threshold of 1 (conf): nothing new, so no version, no asset and no retrain,
+    //    although the records new since the champion are far above 1.
+    const rerun = await trigger(world, DATA_DAG, { retrain_threshold: 1 });
+    c.equal("run 2 (nothing new) state", rerun.state, "success");
+    const rerunTasks = await world.airflow.taskStates(DATA_DAG, rerun.dag_run_id);
+    c.that(
+      "run 2: no new version folder",
+      !(await world.s3.list(`${DATASET_ROOT}/${runStamp(rerun.run_after)}/`)).length,
+    );
+    c.equal(
+      "run 2: no asset event, no retrain",
+      [
+        (await world.airflow.assetEvents(DATA_DAG, rerun.dag_run_id)).length,
+        rerunTasks["gate.trigger_retraining"],
+      ],
+      [0, "skipped"],
+    );
+    const head2 = await lineageHead(world);
+    c.that(
+      "run 2: the lineage moved on (cursors) at the same version",
+      head2?.generation === 2 && !head2.changed && head2.dataset_uri === smallUri,
+      JSON.stringify(head2),
+    );
+
+    // 3. Sources grow: a team drops a large file of labelled records and an agent relabels a Zendesk ticket.
     const seed = [
       ...(await world.s3.text(`${DATASET_ROOT}/seed-500/train.jsonl`)).split("\n"),
       ...(await world.s3.text(`${DATASET_ROOT}/seed-500/valid.jsonl`)).split("\n"),
@@ -392,41 +497,126 @@ const dataUpdate: Scenario = {
       `${seed.join("\n")}\n`,
       "application/x-ndjson",
     );
+    const before = await recordsOf(world, smallUri);
+    // An agent corrects ticket 102's act (give_opinion -> inform) in Zendesk.
+    const relabelled = "zendesk:102";
+    const newLabel = "inform(name[Worms: Reloaded], rating[excellent], genres[strategy])";
+    c.that("run 1 holds ticket 102", before.has(relabelled));
+    await world.zendesk.relabel(102, newLabel);
+    const big = await trigger(world, DATA_DAG);
+    c.equal("run 3 state", big.state, "success");
+    const bigUri = `${DATASET_ROOT}/${runStamp(big.run_after)}`;
+    const bigManifest = await world.s3.json<DatasetManifest>(`${bigUri}/manifest.json`);
+    const after = await recordsOf(world, bigUri);
+    const kept = [...before.keys()].filter((id) => after.has(id));
+    c.that(
+      "run 3: holds every record of run 1's version, each in the same split (the relabelled one has a new meaning)",
+      kept.length === before.size &&
+        kept.every((id) => id === relabelled || after.get(id)?.split === before.get(id)?.split),
+      `${kept.length}/${before.size} kept`,
+    );
+    c.that(
+      "run 3: its parent is run 1's version; the relabelled ticket replaced its record",
+      bigManifest.parent?.version === runStamp(small.run_after) &&
+        after.get(relabelled)?.label === newLabel &&
+        bigManifest.changes.replaced === 1,
+      JSON.stringify({ label: after.get(relabelled), changes: bigManifest.changes }),
+    );
+    const changes = await world.s3.jsonl(`${bigUri}/changes.jsonl`);
+    c.equal(
+      "run 3: changes.jsonl lists the relabel with both labels",
+      changes.filter((r) => r.change === "replaced").map((r) => [r.id, r.label]),
+      [[relabelled, newLabel]],
+    );
+    // The champion's curated records are among the dropped ones: more records than the threshold, yet fewer NEW
+    // labelled records than it, so no retrain (a gate on the record count would have fired here).
+    const ownCount3 = await newSince(world, bigUri, bigManifest.new_since_champion.champion_dataset_uris);
+    c.that(
+      `run 3: the gate's count (${bigManifest.new_since_champion.records}) equals the one counted here, below ${RETRAIN_THRESHOLD} while the version holds more`,
+      bigManifest.new_since_champion.records === ownCount3 &&
+        ownCount3 < RETRAIN_THRESHOLD &&
+        recordCount(bigManifest) >= RETRAIN_THRESHOLD,
+      `${ownCount3} new since the champion (${recordCount(bigManifest)} records, ${seed.length} dropped)`,
+    );
+    const bigTasks = await world.airflow.taskStates(DATA_DAG, big.dag_run_id);
+    c.equal(
+      "run 3: a new version (asset event), no retrain",
+      [
+        (await world.airflow.assetEvents(DATA_DAG, big.dag_run_id)).map((e) => e.extra?.dataset_uri),
+        bigTasks["gate.trigger_retraining"],
+      ],
+      [[bigUri], "skipped"],
+    );
+
+    // 4. Another team drops new labelled examples: the new records since the champion reach the threshold.
+    const prompt = (
+      (await world.s3.jsonl(`${DATASET_ROOT}/seed-500/train.jsonl`))[0]?.messages as {
+        content: string;
+      }[]
+    )[0]?.content;
+    const more = RETRAIN_THRESHOLD - ownCount3 + 10;
+    const lines = Array.from({ length: more }, (_, i) =>
+      JSON.stringify({
+        id: `e2e-more-${String(i).padStart(3, "0")}`,
+        messages: [
+          { role: "system", content: prompt },
+          {
+            role: "user",
+            content: `Here is the target sentence:\nIs Starfield Legends ${i + 2} available on Steam?`,
+          },
+          {
+            role: "assistant",
+            content: `verify_attribute(name[Starfield Legends ${i + 2}], available_on_steam[yes])`,
+          },
+        ],
+      }),
+    );
+    await world.s3.put(
+      "s3://llm-platform-artifacts/drops/viggo/e2e-more.jsonl",
+      `${lines.join("\n")}\n`,
+      "application/x-ndjson",
+    );
     // The triggered retrain starts at once: its models are scripted now (challenger better).
     world.setModels({
       default: CLEARLY_BETTER,
       adapters: { [world.champion?.adapter ?? "?"]: CLEARLY_WORSE },
     });
-    const big = await trigger(world, DATA_DAG);
-    c.equal("run 2 state", big.state, "success");
-    const bigUri = `${DATASET_ROOT}/${runStamp(big.run_after)}`;
-    const bigManifest = await world.s3.json<{ counts: Record<string, number> }>(`${bigUri}/manifest.json`);
-    const bigCount =
-      (bigManifest.counts.train ?? 0) + (bigManifest.counts.valid ?? 0) + (bigManifest.counts.test ?? 0);
+    const last = await trigger(world, DATA_DAG);
+    c.equal("run 4 state", last.state, "success");
+    const lastUri = `${DATASET_ROOT}/${runStamp(last.run_after)}`;
+    const lastManifest = await world.s3.json<DatasetManifest>(`${lastUri}/manifest.json`);
+    const ownCount4 = await newSince(world, lastUri, lastManifest.new_since_champion.champion_dataset_uris);
     c.that(
-      `run 2: at least the threshold`,
-      bigCount >= RETRAIN_THRESHOLD,
-      `${bigCount} records (${seed.length} dropped)`,
+      `run 4: ${more} added; the gate's count (${lastManifest.new_since_champion.records}) equals the one counted here, at least ${RETRAIN_THRESHOLD}`,
+      lastManifest.changes.added === more &&
+        lastManifest.parent?.version === runStamp(big.run_after) &&
+        lastManifest.new_since_champion.records === ownCount4 &&
+        ownCount4 >= RETRAIN_THRESHOLD,
+      JSON.stringify({
+        changes: lastManifest.changes,
+        new: lastManifest.new_since_champion.records,
+        ownCount4,
+      }),
     );
-    const bigTasks = await world.airflow.taskStates(DATA_DAG, big.dag_run_id);
-    c.equal("run 2: retraining triggered", bigTasks["gate.trigger_retraining"], "success");
-    const bigEvents = await world.airflow.assetEvents(DATA_DAG, big.dag_run_id);
-    c.equal(
-      "run 2: asset event names the version",
-      bigEvents.map((e) => e.extra?.dataset_uri),
-      [bigUri],
+    const third = await recordsOf(world, lastUri);
+    c.that(
+      "run 4: the third version holds every record of the first (the relabelled one with its new label)",
+      [...before.keys()].every((id) => third.has(id)) && third.get(relabelled)?.label === newLabel,
+      `${[...before.keys()].filter((id) => third.has(id)).length}/${before.size} of the first's records`,
     );
+    const lastTasks = await world.airflow.taskStates(DATA_DAG, last.dag_run_id);
+    c.equal("run 4: retraining triggered", lastTasks["gate.trigger_retraining"], "success");
     const triggered = (await world.airflow.runs(RETRAIN_DAG)).filter(
       (r) => !retrainRunsBefore.has(r.dag_run_id),
     );
     c.equal(
-      "exactly one retrain run, with the new version in its conf",
+      "exactly one retrain run over the four runs, with run 4's version in its conf",
       triggered.map((r) => r.conf?.dataset_uri),
-      [bigUri],
+      [lastUri],
     );
-    world.bigDataset = bigUri;
+    world.bigDataset = lastUri;
     world.triggeredRun = triggered[0]?.dag_run_id;
-    return { runs: [small, big] };
+    return { runs: [small, rerun, big, last] };
   },
 };
 
