@@ -14,7 +14,7 @@
  *    10^5 and 10^6 synthetic source rows, each size in its own process.
  *
  * Environment: BENCH_PARSE_REPEATS (default 5), BENCH_MAX_PIPELINES (default 1000), BENCH_MAX_TASKS (default
- * 10000), BENCH_ONLY_TASKS=1 (only part 3), BENCH_DATASET_SIZES (default "1000 10000 100000 1000000"; "0" skips
+ * 10000), BENCH_ONLY_TASKS=1 (only part 3), BENCH_ONLY_PARSE=1 (only part 2), BENCH_DATASET_SIZES (default "1000 10000 100000 1000000"; "0" skips
  * part 4).
  */
 import { spawn } from "node:child_process";
@@ -243,8 +243,9 @@ function datasetBench(): Promise<void> {
 }
 
 const started = performance.now();
-if (process.env.BENCH_ONLY_TASKS !== "1") renderBench();
-taskScaleBench();
+const onlyParse = process.env.BENCH_ONLY_PARSE === "1";
+if (process.env.BENCH_ONLY_TASKS !== "1" && !onlyParse) renderBench();
+if (!onlyParse) taskScaleBench();
 if (process.env.BENCH_ONLY_TASKS !== "1") await parseBench();
-if (process.env.BENCH_ONLY_TASKS !== "1") await datasetBench();
+if (process.env.BENCH_ONLY_TASKS !== "1" && !onlyParse) await datasetBench();
 console.log(`\nbench finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
