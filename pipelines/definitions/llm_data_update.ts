@@ -1,10 +1,12 @@
 import { definePipeline } from "../src/model/index.js";
 import {
   AI_TEAM_CHANNEL,
+  ARTIFACT_ROOT,
   COMPUTE,
   DATASET_ASSET,
   DATASET_ROOT,
   DEFAULT_ARGS,
+  MODEL_LINE,
   OWNER,
   RAY_LLM_IMAGE,
   REGISTRY_URI,
@@ -28,6 +30,11 @@ const SINCE = { macro: "run_after_minus_7d_iso" } as const;
  * is about where the work runs, not about the result.
  */
 const RAY_MIN_ROWS = 200_000;
+/**
+ * Where teams drop JSONL files of labelled records. A constant like the connections (infra grants the workers
+ * read access to it); fewer params also keep parsing cheap: Airflow copies every param per task on each parse.
+ */
+const S3_DROP_PREFIX = `${ARTIFACT_ROOT}/drops/${MODEL_LINE}/`;
 const PLAN = "build.plan";
 const PUBLISHED = "build.publish";
 const out = (name: string) => ({ xcom: { task: PUBLISHED, field: name } });
@@ -73,12 +80,6 @@ export default definePipeline({
       minItems: 1,
       description: "Slack channel ids to read.",
     },
-    s3_drop_prefix: {
-      type: "string",
-      default: "s3://llm-platform-artifacts/drops/viggo/",
-      pattern: "^(s3|file)://",
-      description: "Prefix where teams drop JSONL files of labelled records.",
-    },
     retrain_threshold: {
       type: "integer",
       default: 500,
@@ -86,7 +87,6 @@ export default definePipeline({
       description:
         "Retraining is triggered when at least this many labelled records are new since the champion's dataset.",
     },
-    slack_channel: { type: "string", default: "#ai-team", pattern: "^(#[a-z0-9_-]+|[CG][A-Z0-9]+)$" },
   },
   defaultArgs: { ...DEFAULT_ARGS, executionTimeoutSeconds: 3600 },
   maxActiveRuns: 1,
@@ -125,7 +125,7 @@ export default definePipeline({
           id: "s3_jsonl_drop",
           callable: "llm_workloads.airflow_tasks.data_update:read_s3_jsonl_drop",
           args: {
-            prefix_uri: { param: "s3_drop_prefix" },
+            prefix_uri: S3_DROP_PREFIX,
             out_uri: runUri(DAG_ID, "sources/s3-drop.jsonl"),
             dataset_root_uri: DATASET_ROOT,
           },
@@ -220,7 +220,7 @@ export default definePipeline({
           id: "notify",
           dependsOn: [PUBLISHED],
           connection: SLACK_CONN_ID,
-          channel: { param: "slack_channel" },
+          channel: AI_TEAM_CHANNEL,
           text: {
             concat: [
               "Training data refreshed: ",

@@ -37,13 +37,6 @@ with DAG(
             minimum=1,
             description="Retraining is triggered when at least this many labelled records are new since the champion's dataset.",
         ),
-        "s3_drop_prefix": Param(
-            "s3://llm-platform-artifacts/drops/viggo/",
-            type="string",
-            pattern="^(s3|file)://",
-            description="Prefix where teams drop JSONL files of labelled records.",
-        ),
-        "slack_channel": Param("#ai-team", type="string", pattern="^(#[a-z0-9_-]+|[CG][A-Z0-9]+)$"),
         "slack_channel_ids": Param(
             ["C0VIGGO0001"],
             type="array",
@@ -114,7 +107,7 @@ with DAG(
                         "/sources/s3-drop.jsonl",
                     ]
                 ),
-                prefix_uri=context["params"]["s3_drop_prefix"],
+                prefix_uri="s3://llm-platform-artifacts/drops/viggo/",
             )
 
         tasks["fetch.s3_jsonl_drop"] = run_fetch_s3_jsonl_drop()
@@ -252,7 +245,7 @@ with DAG(
         tasks["build.notify"] = SlackPost(
             task_id="notify",
             slack_conn_id="slack_api_default",
-            channel="{{ params.slack_channel }}",
+            channel="#ai-team",
             text="Training data refreshed: {{ ti.xcom_pull(task_ids='build.publish', key='return_value')['count'] }} records in {{ ti.xcom_pull(task_ids='build.publish', key='return_value')['dataset_uri'] }} ({{ ti.xcom_pull(task_ids='build.publish', key='return_value')['added'] }} added, {{ ti.xcom_pull(task_ids='build.publish', key='return_value')['replaced'] }} relabelled, {{ ti.xcom_pull(task_ids='build.publish', key='return_value')['removed'] }} removed; {{ ti.xcom_pull(task_ids='build.publish', key='return_value')['new_since_champion'] }} new since the champion's dataset; {{ ti.xcom_pull(task_ids='build.publish', key='return_value')['rejected_count'] }} unusable records kept aside in {{ ti.xcom_pull(task_ids='build.publish', key='return_value')['rejected_uri'] }}).",
         )
 
