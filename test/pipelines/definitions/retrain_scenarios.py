@@ -147,7 +147,9 @@ def read_champion(registry_uri: str, override: str = "") -> dict[str, Any]:
 
 def record_champion(registry_uri: str, kind: str, adapter: str, **kwargs: Any) -> dict[str, Any]:
     calls.append(["registry_record", kind, adapter, kwargs["expected_generation"]])
-    calls.append(["registry_record_benchmark", kwargs.get("benchmark_uri"), kwargs.get("champion_evaluation_uri")])
+    calls.append(
+        ["registry_record_benchmark", kwargs.get("benchmark_uri"), kwargs.get("champion_evaluation_uri")]
+    )
     return {"generation": kwargs["expected_generation"] + 1, "adapter": adapter}
 
 
@@ -163,7 +165,9 @@ PINNED = {
 }
 
 
-def pin_benchmark(benchmarks_uri: str, registry_uri: str = "", bootstrap_test_uri: str = "") -> dict[str, Any]:
+def pin_benchmark(
+    benchmarks_uri: str, registry_uri: str = "", bootstrap_test_uri: str = ""
+) -> dict[str, Any]:
     calls.append(["benchmark_pin", benchmarks_uri, registry_uri, bootstrap_test_uri])
     return dict(PINNED)
 
