@@ -111,7 +111,9 @@ def test_notebooks_run_top_to_bottom_in_local_mode(tmp_path: Path, monkeypatch: 
     # Stand-in base model: prose zero-shot (exact match 0); stand-in fine-tune: ~85% exact.
     assert decision["metrics"]["champion"]["exact_match"] == 0.0
     assert decision["metrics"]["challenger"]["exact_match"] > 0.6
-    assert decision["n_items"] >= 50 and decision["decision"] == "promote"
+    # Notebook 06 requires 50 paired items. The 40 % test share gives 57 of the 198 records with the
+    # normalised meaning-group key (whole groups are hashed, so the size moves in steps of a group).
+    assert decision["n_items"] >= 50 and decision["decision"] == "promote", decision["reason"]
     assert (workspace / "reports" / "finetune-vs-base" / "report.md").is_file()
 
 
